@@ -1,0 +1,137 @@
+// swift-tools-version: 6.2
+// boothd — device daemon of a teleconsultation booth and of the nurse's mobile case.
+//
+// Layout (dependencies point downward only):
+//   BoothCore            pure Swift, no C: measurement model, codes, units, decoders, link protocols, profile schema
+//   C* system libraries  pkg-config wrappers for GStreamer, GIO, libudev, libusb, libv4l2, cairo
+//   CBoothShim           the one C shim: macros, casts and variadics Swift cannot call
+//   BoothMedia           GStreamer adapter (cameras, snapshots, live encode)
+//   BoothService         config, sd_notify, simulator, device supervisor, sessions, outbox
+//   BoothAPI             loopback WebSocket/HTTP API (Hummingbird)
+//   BoothTesting         fakes and helpers shared by the test targets
+//   boothd, boothctl     the daemon and the technician tool
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .treatAllWarnings(as: .error),
+]
+
+let strictC: [CSetting] = [
+    .unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])
+]
+
+let package = Package(
+    name: "boothd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "boothd", targets: ["boothd"]),
+        .executable(name: "boothctl", targets: ["boothctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: pure core
+        .target(name: "BoothCore", swiftSettings: strictSwift),
+
+        // MARK: C libraries and the shim
+        .systemLibrary(
+            name: "CGStreamer",
+            pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
+            providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
+        ),
+        .target(
+            name: "CBoothShim",
+            dependencies: ["CGStreamer"],
+            cSettings: strictC
+        ),
+
+        // MARK: adapters
+        .target(
+            name: "BoothMedia",
+            dependencies: [
+                "BoothCore", "CGStreamer", "CBoothShim",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: service layer
+        .target(
+            name: "BoothYAML",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothService",
+            dependencies: [
+                "BoothCore", "BoothMedia", "BoothYAML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothAPI",
+            dependencies: [
+                "BoothCore", "BoothService",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: executables
+        .executableTarget(
+            name: "boothd",
+            dependencies: [
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "boothctl",
+            dependencies: [
+                "BoothCore", "BoothService", "BoothMedia",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: tests
+        .target(
+            name: "BoothTesting",
+            dependencies: ["BoothCore"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothCoreTests",
+            dependencies: ["BoothCore", "BoothTesting"],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothServiceTests",
+            dependencies: ["BoothService", "BoothMedia", "BoothTesting"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,82 @@
+import BoothCore
+
+/// The daemon's configuration. Every field has a default that works on a machine with no file, so
+/// `boothd` with no arguments runs on the simulator on loopback.
+public struct BoothConfig: Sendable, Equatable {
+    public struct API: Sendable, Equatable {
+        /// Interface to listen on. Loopback unless a site explicitly configures otherwise.
+        public var host = "127.0.0.1"
+        public var port = 8787
+        /// Unix socket for `boothctl` and local clients; empty disables it.
+        public var unixSocket = ""
+        /// Origins allowed to open the WebSocket (the kiosk page).
+        public var allowedOrigins = ["http://127.0.0.1:8787", "http://localhost:8787"]
+        /// File holding the bearer token; empty means a token is generated in the state directory.
+        public var tokenFile = ""
+        /// Serve the sample kiosk page at `/`.
+        public var serveWeb = true
+        /// Largest accepted WebSocket frame, in bytes.
+        public var maxFrameBytes = 64 * 1024
+        public var maxClients = 16
+    }
+
+    public struct Metrics: Sendable, Equatable {
+        /// Expose Prometheus metrics at `/metrics` on the API listener (loopback).
+        public var enabled = true
+    }
+
+    public enum SimulatorMode: String, Sendable, Equatable, CaseIterable {
+        /// Run the simulator when no real device support is available on this machine.
+        case auto
+        case on
+        case off
+    }
+
+    public struct Simulator: Sendable, Equatable {
+        public var mode = SimulatorMode.auto
+        /// Seconds between two simulated readings of one device.
+        public var intervalSeconds = 15.0
+        /// Run the simulated `videotestsrc` camera.
+        public var camera = true
+    }
+
+    public struct Storage: Sendable, Equatable {
+        /// Directory for the outbox database and the generated token.
+        public var stateDirectory = "/var/lib/boothd"
+        /// Hours delivered data is kept before it is purged (GDPR: no longer than needed).
+        public var retentionHours = 24.0
+    }
+
+    public enum LogFormat: String, Sendable, Equatable, CaseIterable {
+        /// `journald` when started by systemd (JOURNAL_STREAM set), `text` otherwise.
+        case auto
+        case journald
+        case text
+    }
+
+    public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public struct Logging: Sendable, Equatable {
+        public var level = LogLevel.info
+        public var format = LogFormat.auto
+    }
+
+    public struct Profiles: Sendable, Equatable {
+        /// Directories searched for firmware profiles; later ones override earlier ones (site overrides in /etc).
+        public var directories = ["/usr/share/boothd/firmware-profiles", "/etc/boothd/firmware-profiles"]
+    }
+
+    public var api = API()
+    public var metrics = Metrics()
+    public var simulator = Simulator()
+    public var storage = Storage()
+    public var logging = Logging()
+    public var profiles = Profiles()
+
+    public init() {}
+
+    /// Where `boothd` looks for its file when `--config` is not given.
+    public static let defaultPath = "/etc/boothd/boothd.yaml"
+}

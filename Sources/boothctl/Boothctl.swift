@@ -1,0 +1,68 @@
+import ArgumentParser
+import BoothCore
+import BoothMedia
+import BoothService
+import Foundation
+
+@main
+struct Boothctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boothctl",
+        abstract: "Diagnose and operate the booth's devices (for technicians).",
+        discussion: """
+            Every command takes --json for scripts.
+            Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera, profiles,
+            decode, usage, logs, report, token.
+            """,
+        version: BoothVersion.string,
+        subcommands: [Version.self, DoctorCommand.self]
+    )
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print boothd's version and its libraries'.")
+
+    @Flag(help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        let info = ["boothd": BoothVersion.string, "gstreamer": MediaRuntime.version]
+        if json {
+            try printJSON(info)
+        } else {
+            print("boothctl \(BoothVersion.string)")
+            print(MediaRuntime.version)
+        }
+    }
+}
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check this machine for what boothd needs; each check says PASS, WARN or FAIL and how to fix it."
+    )
+
+    @Option(help: "Configuration file to validate.") var config: String?
+    @Flag(help: "Machine-readable output.") var json = false
+
+    func run() throws {
+        let checks = Doctor(configPath: config, environment: ProcessInfo.processInfo.environment).run()
+        if json {
+            try printJSON(checks)
+        } else {
+            for check in checks {
+                print(
+                    "\(check.verdict.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0))"
+                        + "\(check.name): \(check.detail)"
+                )
+                if let hint = check.hint, check.verdict != .pass { print("     → \(hint)") }
+            }
+        }
+        if checks.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
+    }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
