@@ -10,7 +10,12 @@ import Testing
     }
 
     @Test func aStableConnectionResetsTheDelay() {
-        var backoff = ReconnectBackoff(initial: .seconds(1), maximum: .seconds(60), jitter: 0, stableAfter: .seconds(10))
+        var backoff = ReconnectBackoff(
+            initial: .seconds(1),
+            maximum: .seconds(60),
+            jitter: 0,
+            stableAfter: .seconds(10)
+        )
         var generator = SystemRandomNumberGenerator()
         _ = backoff.delay(afterUptime: .zero, using: &generator)
         _ = backoff.delay(afterUptime: .seconds(2), using: &generator)

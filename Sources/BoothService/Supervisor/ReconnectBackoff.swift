@@ -25,7 +25,10 @@ public struct ReconnectBackoff: Sendable, Equatable {
     }
 
     /// The delay before the next attempt, after a connection that lasted `uptime` (zero if it never came up).
-    public mutating func delay(afterUptime uptime: Duration, using generator: inout some RandomNumberGenerator)
+    public mutating func delay(
+        afterUptime uptime: Duration,
+        using generator: inout some RandomNumberGenerator
+    )
         -> Duration
     {
         if uptime >= stableAfter { failures = 0 }
