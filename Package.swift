@@ -51,9 +51,14 @@ let package = Package(
             pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
             providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CV4L2",
+            pkgConfig: "libv4l2",
+            providers: [.apt(["libv4l-dev"])]
+        ),
         .target(
             name: "CBoothShim",
-            dependencies: ["CGStreamer"],
+            dependencies: ["CGStreamer", "CV4L2"],
             cSettings: strictC
         ),
 
@@ -64,6 +69,12 @@ let package = Package(
                 "BoothCore", "CGStreamer", "CBoothShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+
+        .target(
+            name: "BoothV4L2",
+            dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
             swiftSettings: strictSwift
         ),
 
@@ -126,6 +137,16 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothMediaTests",
+            dependencies: ["BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothV4L2Tests",
+            dependencies: ["BoothV4L2", "BoothMedia"],
             swiftSettings: strictSwift
         ),
         .testTarget(
