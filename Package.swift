@@ -74,6 +74,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "BoothProfiles",
+            dependencies: ["BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "BoothService",
             dependencies: [
                 "BoothCore", "BoothMedia", "BoothYAML",
@@ -110,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService", "BoothMedia", "BoothProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -126,6 +131,11 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothProfilesTests",
+            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
             swiftSettings: strictSwift
         ),
         .testTarget(
