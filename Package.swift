@@ -85,6 +85,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "BoothProfiles",
+            dependencies: ["BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "BoothService",
             dependencies: [
                 "BoothCore", "BoothMedia", "BoothYAML",
@@ -121,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService", "BoothMedia", "BoothProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -147,6 +152,11 @@ let package = Package(
         .testTarget(
             name: "BoothV4L2Tests",
             dependencies: ["BoothV4L2", "BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothProfilesTests",
+            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
             swiftSettings: strictSwift
         ),
         .testTarget(
