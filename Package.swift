@@ -77,6 +77,7 @@ let package = Package(
             name: "BoothService",
             dependencies: [
                 "BoothCore", "BoothMedia", "BoothYAML",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -110,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -131,6 +132,16 @@ let package = Package(
         .testTarget(
             name: "BoothServiceTests",
             dependencies: ["BoothService", "BoothMedia", "BoothTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothAPITests",
+            dependencies: [
+                "BoothAPI", "BoothService", "BoothCore", "BoothTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
             swiftSettings: strictSwift
         ),
     ]
