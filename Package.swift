@@ -93,6 +93,7 @@ let package = Package(
             name: "BoothService",
             dependencies: [
                 "BoothCore", "BoothMedia", "BoothYAML",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -127,6 +128,10 @@ let package = Package(
             name: "boothctl",
             dependencies: [
                 "BoothCore", "BoothService", "BoothMedia", "BoothProfiles",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -162,6 +167,16 @@ let package = Package(
         .testTarget(
             name: "BoothServiceTests",
             dependencies: ["BoothService", "BoothMedia", "BoothTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothAPITests",
+            dependencies: [
+                "BoothAPI", "BoothService", "BoothCore", "BoothTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
             swiftSettings: strictSwift
         ),
     ]
