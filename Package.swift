@@ -51,6 +51,11 @@ let package = Package(
             pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
             providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CGio",
+            pkgConfig: "gio-2.0",
+            providers: [.apt(["libglib2.0-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer"],
@@ -64,6 +69,12 @@ let package = Package(
                 "BoothCore", "CGStreamer", "CBoothShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+
+        .target(
+            name: "BoothBlueZ",
+            dependencies: ["BoothCore", "CGio"],
             swiftSettings: strictSwift
         ),
 
@@ -110,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService", "BoothMedia", "BoothBlueZ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -126,6 +137,11 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothBlueZTests",
+            dependencies: ["BoothBlueZ", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(
