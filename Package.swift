@@ -55,6 +55,12 @@ let package = Package(
             name: "CV4L2",
             pkgConfig: "libv4l2",
             providers: [.apt(["libv4l-dev"])]
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CGio",
+            pkgConfig: "gio-2.0",
+            providers: [.apt(["libglib2.0-dev"])]
         ),
         .target(
             name: "CBoothShim",
@@ -75,6 +81,11 @@ let package = Package(
         .target(
             name: "BoothV4L2",
             dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothBlueZ",
+            dependencies: ["BoothCore", "CGio"],
             swiftSettings: strictSwift
         ),
 
@@ -132,6 +143,10 @@ let package = Package(
         ),
         .testTarget(
                 "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+                "BoothCore", "BoothService", "BoothMedia", "BoothBlueZ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -162,6 +177,11 @@ let package = Package(
         .testTarget(
             name: "BoothProfilesTests",
             dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothBlueZTests",
+            dependencies: ["BoothBlueZ", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(
