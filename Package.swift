@@ -55,9 +55,8 @@ let package = Package(
             name: "CV4L2",
             pkgConfig: "libv4l2",
             providers: [.apt(["libv4l-dev"])]
-            swiftSettings: strictSwift
         ),
-        .testTarget(
+        .systemLibrary(
             name: "CGio",
             pkgConfig: "gio-2.0",
             providers: [.apt(["libglib2.0-dev"])]
@@ -79,11 +78,6 @@ let package = Package(
         ),
 
         .target(
-            name: "BoothV4L2",
-            dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
             name: "BoothBlueZ",
             dependencies: ["BoothCore", "CGio"],
             swiftSettings: strictSwift
@@ -138,15 +132,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia", "BoothProfiles",
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
-                "BoothCore", "BoothService", "BoothMedia", "BoothBlueZ",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -170,18 +156,8 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "BoothV4L2Tests",
-            dependencies: ["BoothV4L2", "BoothMedia"],
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
             name: "BoothProfilesTests",
             dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
-            name: "BoothBlueZTests",
-            dependencies: ["BoothBlueZ", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(
