@@ -7,8 +7,12 @@ public struct ReconnectPolicy: Sendable, Hashable {
     /// Connect() plus service resolution, seconds.
     public var connectTimeout: Double
 
-    public init(initialDelay: Double = 1, maximumDelay: Double = 30, multiplier: Double = 2, connectTimeout: Double = 20)
-    {
+    public init(
+        initialDelay: Double = 1,
+        maximumDelay: Double = 30,
+        multiplier: Double = 2,
+        connectTimeout: Double = 20
+    ) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.multiplier = multiplier
