@@ -66,3 +66,38 @@ public actor DeviceRegistry {
         for continuation in subscribers.values { continuation.yield(change) }
     }
 }
+
+/// A command for a device, from the session API: `measurement.start`, `measurement.stop`, `snapshot.take`,
+/// `camera.control`, `device.forget`.
+public struct DeviceCommand: Sendable, Hashable {
+    public var name: String
+    public var deviceID: String
+    /// The command's other string parameters (for example `action: zoom`, `value: 2`).
+    public var arguments: [String: String]
+
+    public init(name: String, deviceID: String, arguments: [String: String] = [:]) {
+        self.name = name
+        self.deviceID = deviceID
+        self.arguments = arguments
+    }
+}
+
+/// A device command that failed; `code` is forwarded to the client as its typed error.
+public struct DeviceCommandError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// For example `unknown_device`, `device_busy`, `not_supported`, `device_error`.
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Carries out device commands; the device supervisor implements it and boothd hands it to the API.
+public protocol DeviceCommandHandler: Sendable {
+    /// Performs the command; returns result fields for the reply (strings, shown to the app as is).
+    func perform(_ command: DeviceCommand) async throws(DeviceCommandError) -> [String: String]
+}
