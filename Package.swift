@@ -51,6 +51,11 @@ let package = Package(
             pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
             providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer"],
@@ -64,6 +69,12 @@ let package = Package(
                 "BoothCore", "CGStreamer", "CBoothShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+
+        .target(
+            name: "BoothUSB",
+            dependencies: ["BoothCore", "CLibUSB"],
             swiftSettings: strictSwift
         ),
 
@@ -115,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia", "BoothProfiles",
+                "BoothCore", "BoothService", "BoothMedia", "BoothProfiles", "BoothUSB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -136,6 +147,11 @@ let package = Package(
         .testTarget(
             name: "BoothProfilesTests",
             dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUSBTests",
+            dependencies: ["BoothUSB", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(
