@@ -151,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothUSBTests",
-            dependencies: ["BoothUSB", "BoothCore"],
+            dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
             swiftSettings: strictSwift
         ),
         .testTarget(
