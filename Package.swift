@@ -61,6 +61,11 @@ let package = Package(
             pkgConfig: "gio-2.0",
             providers: [.apt(["libglib2.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer", "CV4L2"],
@@ -80,6 +85,11 @@ let package = Package(
         .target(
             name: "BoothBlueZ",
             dependencies: ["BoothCore", "CGio"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothUSB",
+            dependencies: ["BoothCore", "CLibUSB"],
             swiftSettings: strictSwift
         ),
 
@@ -133,7 +143,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -159,6 +169,11 @@ let package = Package(
         .testTarget(
             name: "BoothProfilesTests",
             dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUSBTests",
+            dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
             swiftSettings: strictSwift
         ),
         .testTarget(

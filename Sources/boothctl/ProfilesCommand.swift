@@ -8,7 +8,9 @@ struct ProfilesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profiles",
         abstract: "List, check and try the firmware profiles; generate the udev rules from them.",
-        subcommands: [List.self, Validate.self, Match.self, UdevRulesCommand.self]
+        subcommands: [
+            List.self, Validate.self, Match.self, UdevRulesCommand.self, ScanUSB.self, WatchUSB.self, Probe.self,
+        ]
     )
 
     /// Where profiles are read from: explicit paths, else the configuration's directories.
