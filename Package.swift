@@ -51,6 +51,11 @@ let package = Package(
             pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
             providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo cairo-pdf cairo-png",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer"],
@@ -64,6 +69,12 @@ let package = Package(
                 "BoothCore", "CGStreamer", "CBoothShim",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+
+        .target(
+            name: "BoothRender",
+            dependencies: ["BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
 
@@ -110,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService", "BoothMedia", "BoothRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -126,6 +137,11 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothRenderTests",
+            dependencies: ["BoothRender", "BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
         .testTarget(
