@@ -7,7 +7,7 @@ struct ECGCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ecg",
         abstract: "ECG and heart-rate tools: render strips, make synthetic recordings, decode heart-rate bytes.",
-        subcommands: [ECGStripCommand.self, ECGSynthCommand.self, ECGDecodeCommand.self]
+        subcommands: [ECGStripCommand.self, ECGSynthCommand.self, ECGDecodeCommand.self, ECGBenchCommand.self]
     )
 }
 
