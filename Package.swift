@@ -66,6 +66,11 @@ let package = Package(
             pkgConfig: "libusb-1.0",
             providers: [.apt(["libusb-1.0-0-dev"])]
         ),
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo cairo-pdf cairo-png",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer", "CV4L2"],
@@ -90,6 +95,11 @@ let package = Package(
         .target(
             name: "BoothUSB",
             dependencies: ["BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothRender",
+            dependencies: ["BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
 
@@ -143,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB", "BoothRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -174,6 +184,11 @@ let package = Package(
         .testTarget(
             name: "BoothUSBTests",
             dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothRenderTests",
+            dependencies: ["BoothRender", "BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
         .testTarget(

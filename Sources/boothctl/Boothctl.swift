@@ -20,6 +20,7 @@ struct Boothctl: AsyncParsableCommand {
             DoctorCommand.self,
             DecodeCommand.self,
             ProfilesCommand.self,
+            ECGCommand.self,
         ]
     )
 }
