@@ -51,6 +51,11 @@ let package = Package(
             pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
             providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer"],
@@ -61,7 +66,7 @@ let package = Package(
         .target(
             name: "BoothMedia",
             dependencies: [
-                "BoothCore", "CGStreamer", "CBoothShim",
+                "BoothCore", "CGStreamer", "CBoothShim", "CCairo",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
@@ -126,6 +131,11 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothAudioTests",
+            dependencies: ["BoothMedia"],
             swiftSettings: strictSwift
         ),
         .testTarget(
