@@ -15,7 +15,7 @@ struct Boothctl: AsyncParsableCommand {
             decode, usage, logs, report, token.
             """,
         version: BoothVersion.string,
-        subcommands: [Version.self, DoctorCommand.self]
+        subcommands: [Version.self, DoctorCommand.self, StethoscopeCommand.self]
     )
 }
 

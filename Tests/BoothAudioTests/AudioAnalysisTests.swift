@@ -15,6 +15,9 @@ struct AudioAnalysisTests {
     @Test func heartRateNeedsEnoughSignal() {
         #expect(HeartRateEstimator.estimate(samples: [Float](repeating: 0, count: 48000), sampleRate: 48000) == nil)
         #expect(HeartRateEstimator.estimate(samples: [0.1, 0.2], sampleRate: 48000) == nil)
+        // A steady tone has no beat.
+        let tone = (0..<(48000 * 5)).map { Float(0.5 * sin(2 * Double.pi * 100 * Double($0) / 48000)) }
+        #expect(HeartRateEstimator.estimate(samples: tone, sampleRate: 48000) == nil)
     }
 
     @Test func signalMonitorReportsClippingThenSilenceThenRecovery() {

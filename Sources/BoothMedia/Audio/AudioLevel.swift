@@ -21,7 +21,12 @@ public struct AudioLevel: Sendable, Codable, Equatable {
         self.peakDB = peakDB
     }
 
-    /// The loudest channel's RMS (dBFS; -infinity for digital silence).
+    /// Digital silence reads -200 dBFS (not -infinity or NaN) so every reading encodes as JSON.
+    public static let floorDB = -200.0
+
+    static func floored(_ value: Double) -> Double { value >= floorDB ? value : floorDB }
+
+    /// The loudest channel's RMS (dBFS).
     public var maxRMSDB: Double { rmsDB.max() ?? -.infinity }
     /// The loudest channel's peak (dBFS).
     public var maxPeakDB: Double { peakDB.max() ?? -.infinity }

@@ -1,5 +1,6 @@
 import CBoothShim
 import CGStreamer
+import Foundation
 
 /// A block of captured PCM, 32-bit float interleaved, after the mode filter.
 public struct AudioChunk: Sendable {
@@ -34,6 +35,14 @@ enum AppSinkPull {
     static func pull(_ sink: ElementPointer, timeout: UInt64) -> Result {
         let appSink = booth_gst_app_sink(sink.pointer)
         guard let sample = gst_app_sink_try_pull_sample(appSink, GstClockTime(timeout)) else {
+            // appsink also says "EOS" (and returns at once) while it is not yet PAUSED or PLAYING: only a
+            // running sink's EOS is the end of the stream.
+            var state = GST_STATE_NULL
+            _ = gst_element_get_state(sink.pointer, &state, nil, 0)
+            if state.rawValue < GST_STATE_PAUSED.rawValue {
+                Thread.sleep(forTimeInterval: 0.01)
+                return .timeout
+            }
             return gst_app_sink_is_eos(appSink) != 0 ? .endOfStream : .timeout
         }
         defer { gst_sample_unref(sample) }

@@ -1,7 +1,7 @@
 /// A heart rate recovered from a phonocardiogram.
 public struct HeartRateEstimate: Sendable, Codable, Equatable {
     public var beatsPerMinute: Double
-    /// Normalized autocorrelation of the envelope at the beat period (0...1); below ~0.3 the rhythm is unclear.
+    /// Normalized autocorrelation of the envelope at the beat period (0.2...1; lower is not reported).
     public var confidence: Double
 }
 
@@ -11,6 +11,8 @@ public struct HeartRateEstimate: Sendable, Codable, Equatable {
 public enum HeartRateEstimator {
     /// Envelope rate, Hz.
     static let envelopeRate = 100
+    /// Below this normalized correlation there is no rhythm to report.
+    public static let minimumConfidence = 0.2
 
     public static func estimate(samples: [Float], sampleRate: Int) -> HeartRateEstimate? {
         guard sampleRate >= envelopeRate else { return nil }
@@ -29,13 +31,16 @@ public enum HeartRateEstimator {
             return sum / Double(count)
         }
         let zero = correlation(0)
-        guard zero > 0 else { return nil }
+        // A steady envelope (tone, hum) has no beats: require it to vary by at least 10 % of its mean.
+        guard zero > 0, zero.squareRoot() >= 0.1 * mean else { return nil }
         let upper = min(maxLag, count / 2)
         guard upper > minLag else { return nil }
         let values = (minLag...upper + 1).map { correlation($0) }
         var best = 1
         for index in 1..<(values.count - 1) where values[index] > values[best] { best = index }
         let (left, middle, right) = (values[best - 1], values[best], values[best + 1])
+        // A steady tone or noise has no beat: its envelope barely correlates at any lag.
+        guard middle / zero >= minimumConfidence else { return nil }
         // Parabolic interpolation between neighbouring lags.
         let denominator = left - 2 * middle + right
         let offset = denominator != 0 ? 0.5 * (left - right) / denominator : 0

@@ -90,8 +90,8 @@ public actor StethoscopePipeline {
                 let level = AudioLevel(
                     stage: element == "level-input" ? .input : .filtered,
                     time: Double(endTime) / 1e9,
-                    rmsDB: rms,
-                    peakDB: peak
+                    rmsDB: rms.map(AudioLevel.floored),
+                    peakDB: peak.map(AudioLevel.floored)
                 )
                 events.yield(.level(level))
                 if level.stage == .input, let change = monitor.withLock({ $0.update(level) }) {
