@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "BoothMedia",
             dependencies: [
-                "BoothCore", "CGStreamer", "CBoothShim",
+                "BoothCore", "CGStreamer", "CBoothShim", "CCairo",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
@@ -173,6 +173,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothMediaTests",
+            dependencies: ["BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothAudioTests",
             dependencies: ["BoothMedia"],
             swiftSettings: strictSwift
         ),

@@ -21,6 +21,7 @@ struct Boothctl: AsyncParsableCommand {
             DecodeCommand.self,
             ProfilesCommand.self,
             ECGCommand.self,
+            StethoscopeCommand.self,
         ]
     )
 }
