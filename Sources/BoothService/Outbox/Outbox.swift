@@ -340,12 +340,13 @@ public final class Outbox: MeasurementSink, Sendable {
     }
 
     /// Follows new events as they are committed. When the subscriber falls more than `subscriberBuffer` events
-    /// behind, newer events are dropped from its stream; it sees a gap in ids and reads them back with
-    /// `events(after:)`. Memory stays bounded whatever the subscriber does.
+    /// behind, the oldest are dropped from its stream (the newest are kept, so the subscriber always learns how
+    /// far the outbox has gone): it sees a gap in ids and reads the missing ones back with `events(after:)`.
+    /// Memory stays bounded whatever the subscriber does.
     public func subscribe() -> AsyncStream<StoredEvent> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: StoredEvent.self,
-            bufferingPolicy: .bufferingOldest(subscriberBuffer)
+            bufferingPolicy: .bufferingNewest(subscriberBuffer)
         )
         let key = state.withLock { state in
             let key = state.nextSubscriber
