@@ -12,10 +12,10 @@ struct Boothctl: AsyncParsableCommand {
         discussion: """
             Every command takes --json for scripts.
             Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera, profiles,
-            decode, usage, logs, report, token.
+            decode, usage, logs, report.
             """,
         version: BoothVersion.string,
-        subcommands: [Version.self, DoctorCommand.self]
+        subcommands: [Version.self, DoctorCommand.self, TokenCommand.self]
     )
 }
 

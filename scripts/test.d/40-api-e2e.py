@@ -226,7 +226,20 @@ async def test_auth(daemon):
     # The token never appears in the log.
     log = open(daemon.log.name, "rb").read()
     assert daemon.token.encode() not in log and b"wrong-token" not in log
-    ok("auth: missing/wrong token 4401, wrong version 4400, wrong bearer header 4401, right one accepted, token never logged")
+    # boothctl token rotate: the old token stops working at once, the new one works, no restart.
+    old = daemon.token
+    boothctl = os.path.join(os.path.dirname(BOOTHD), "boothctl")
+    rotated = subprocess.run([boothctl, "token", "rotate", "--set", f"storage.state_directory={daemon.state_dir}"],
+                             capture_output=True, text=True, timeout=30)
+    assert rotated.returncode == 0, rotated.stderr
+    assert daemon.token != old and daemon.token not in rotated.stdout
+    assert oct(os.stat(os.path.join(daemon.state_dir, "api-token")).st_mode & 0o777) == "0o640"
+    ws = await websockets.connect(daemon.url)
+    await ws.send(json.dumps({"type": "hello", "protocol": 1, "clientId": "x", "token": old}))
+    await expect_close(ws, 4401)
+    ws, _ = await connect(daemon, "after-rotate")
+    await ws.close()
+    ok("auth: missing/wrong token 4401, wrong version 4400, wrong bearer header 4401, right one accepted, token never logged, rotate takes effect without restart")
 
 
 async def test_hello_timeout(daemon):
