@@ -51,9 +51,29 @@ let package = Package(
             pkgConfig: "gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0",
             providers: [.apt(["libgstreamer1.0-dev", "libgstreamer-plugins-base1.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CV4L2",
+            pkgConfig: "libv4l2",
+            providers: [.apt(["libv4l-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGio",
+            pkgConfig: "gio-2.0",
+            providers: [.apt(["libglib2.0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo cairo-pdf cairo-png",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         .target(
             name: "CBoothShim",
-            dependencies: ["CGStreamer"],
+            dependencies: ["CGStreamer", "CV4L2"],
             cSettings: strictC
         ),
 
@@ -61,9 +81,25 @@ let package = Package(
         .target(
             name: "BoothMedia",
             dependencies: [
-                "BoothCore", "CGStreamer", "CBoothShim",
+                "BoothCore", "CGStreamer", "CBoothShim", "CCairo",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSwift
+        ),
+
+        .target(
+            name: "BoothBlueZ",
+            dependencies: ["BoothCore", "CGio"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothUSB",
+            dependencies: ["BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothRender",
+            dependencies: ["BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
 
@@ -71,6 +107,11 @@ let package = Package(
         .target(
             name: "BoothYAML",
             dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothProfiles",
+            dependencies: ["BoothCore", "BoothYAML"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -112,7 +153,8 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
+                "BoothRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -128,6 +170,31 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothMediaTests",
+            dependencies: ["BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothAudioTests",
+            dependencies: ["BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothProfilesTests",
+            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUSBTests",
+            dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothRenderTests",
+            dependencies: ["BoothRender", "BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
         .testTarget(

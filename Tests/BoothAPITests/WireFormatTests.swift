@@ -69,9 +69,13 @@ import Testing
             payload: #"{"id":"S\"1"}"#
         )
         let object = try JSONSerialization.jsonObject(with: Data(Wire.event(event).utf8)) as? [String: Any]
-        #expect(object?["id"] as? Int == 5)
-        #expect(object?["sessionId"] as? String == "S\"1")
-        #expect((object?["data"] as? [String: Any])?["id"] as? String == "S\"1")
+        let id = object?["id"] as? Int
+        let sessionID = object?["sessionId"] as? String
+        let data = object?["data"] as? [String: Any]
+        let dataID = data?["id"] as? String
+        #expect(id == 5)
+        #expect(sessionID == "S\"1")
+        #expect(dataID == "S\"1")
     }
 
     @Test func rateLimiterAllowsABurstThenRefusesAndDetectsFloods() {
@@ -110,7 +114,7 @@ import Testing
         let changes = await registry.changes()
         let status = DeviceStatus(
             id: "sim:cuff",
-            role: .bloodPressure,
+            role: .bp,
             model: "Sim BP",
             transport: "simulated",
             state: .ready,

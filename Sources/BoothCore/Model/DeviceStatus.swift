@@ -117,19 +117,3 @@ public enum DeviceState: Sendable, Hashable {
         }
     }
 }
-
-/// The clinical role a device fills in a booth or nurse case.
-public enum DeviceRole: String, Sendable, Hashable, Codable, CaseIterable {
-    case bloodPressure
-    case thermometer
-    case oximeter
-    case stethoscope
-    case otoscope
-    case dermatoscope
-    case oralCamera
-    case scale
-    case glucometer
-    case ecg
-    /// A general-purpose camera (room view) or a device whose role is not known yet.
-    case other
-}

@@ -14,6 +14,14 @@ public struct StoredEvent: Sendable, Hashable {
     public var createdAtMicros: Int64
     /// The event's `data` object as JSON text.
     public var payload: String
+
+    public init(id: Int64, type: String, sessionID: String?, createdAtMicros: Int64, payload: String) {
+        self.id = id
+        self.type = type
+        self.sessionID = sessionID
+        self.createdAtMicros = createdAtMicros
+        self.payload = payload
+    }
 }
 
 /// What one retention purge removed (also written to the `purge_log` table).
