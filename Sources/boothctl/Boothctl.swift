@@ -12,7 +12,7 @@ struct Boothctl: AsyncParsableCommand {
         discussion: """
             Every command takes --json for scripts.
             Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera,
-            usage, logs, report, token.
+            usage, logs, report.
             """,
         version: BoothVersion.string,
         subcommands: [
@@ -22,6 +22,7 @@ struct Boothctl: AsyncParsableCommand {
             ProfilesCommand.self,
             ECGCommand.self,
             StethoscopeCommand.self,
+            TokenCommand.self,
         ]
     )
 }
