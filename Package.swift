@@ -160,6 +160,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // MARK: benchmarks (scripts/bench)
+        .executableTarget(
+            name: "booth-video-bench",
+            dependencies: ["BoothMedia"],
+            path: "scripts/bench/video/Bench",
+            swiftSettings: strictSwift
+        ),
+
         // MARK: tests
         .target(
             name: "BoothTesting",
