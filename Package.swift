@@ -141,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothBlueZTests",
-            dependencies: ["BoothBlueZ", "BoothCore"],
+            dependencies: ["BoothBlueZ", "BoothCore", "CGio"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -167,7 +167,10 @@ public struct BlueZObjectTree: Sendable {
 
     /// Applies PropertiesChanged `(sa{sv}as)` emitted by `path`; returns the interface name and changed keys.
     @discardableResult
-    public mutating func propertiesChanged(path: String, _ body: DBusValue) throws(BlueZError) -> (
+    public mutating func propertiesChanged(
+        path: String,
+        _ body: DBusValue
+    ) throws(BlueZError) -> (
         interface: String, changed: [String: DBusValue]
     ) {
         guard let members = body.tupleMembers, members.count == 3, let interface = members[0].string,
@@ -249,7 +252,10 @@ public struct BlueZObjectTree: Sendable {
         characteristics(device: devicePath).first { $0.uuid == uuid }
     }
 
-    private static func interfaces(_ value: DBusValue, method: String) throws(BlueZError) -> [String: [String:
+    private static func interfaces(
+        _ value: DBusValue,
+        method: String
+    ) throws(BlueZError) -> [String: [String:
         DBusValue]]
     {
         guard case .array(_, let entries) = value else {

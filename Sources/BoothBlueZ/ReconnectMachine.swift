@@ -7,8 +7,12 @@ public struct ReconnectPolicy: Sendable, Hashable {
     /// Connect() plus service resolution, seconds.
     public var connectTimeout: Double
 
-    public init(initialDelay: Double = 1, maximumDelay: Double = 30, multiplier: Double = 2, connectTimeout: Double = 20)
-    {
+    public init(
+        initialDelay: Double = 1,
+        maximumDelay: Double = 30,
+        multiplier: Double = 2,
+        connectTimeout: Double = 20
+    ) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.multiplier = multiplier
@@ -47,6 +51,8 @@ public struct ReconnectMachine: Sendable {
         case deviceRemoved
         case connectSucceeded
         case connectFailed
+        /// Scanning could not start (adapter not there yet, bluetoothd busy).
+        case scanFailed
         case disconnected
         case retryTimerFired
         case bluezVanished
@@ -123,6 +129,8 @@ public struct ReconnectMachine: Sendable {
             return [.publishConnected(generation: generation)]
         case (.connectFailed, .connecting(let number)):
             return backOff(number)
+        case (.scanFailed, .waitingForDevice):
+            return backOff(1)
         case (.disconnected, .connected):
             return lose() + backOff(1)
         case (.retryTimerFired, .backingOff(let number)):
