@@ -153,7 +153,8 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB", "BoothRender",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
+                "BoothRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
