@@ -51,7 +51,11 @@ public actor BLEDeviceSession {
                         await self.feed(.bluezAppeared(deviceKnown: self.central.objects.device(path) != nil))
                     case .deviceChanged(let device) where device.path == path:
                         await self.feed(.deviceAppeared)
-                        if !device.connected { await self.feed(.disconnected) }
+                        // Judged on the current state, not the event's: a change queued before the connection
+                        // completed must not end the new connection.
+                        if !device.connected, self.central.objects.device(path)?.connected != true {
+                            await self.feed(.disconnected)
+                        }
                     case .deviceRemoved(let removed) where removed == path: await self.feed(.deviceRemoved)
                     default: break
                     }

@@ -175,10 +175,10 @@ struct GATTCommand: AsyncParsableCommand {
                                             let total = received.increment()
                                             out.emit(
                                                 "notification",
-                                                [
+                                                BLEOutput.decoded(uuid, value).merging([
                                                     "uuid": uuid.description, "hex": Hex.string(value),
                                                     "generation": "\(generation)",
-                                                ]
+                                                ]) { _, new in new }
                                             )
                                             if generation >= lastGeneration && total >= wanted {
                                                 doneContinuation.yield(true)
@@ -243,7 +243,11 @@ struct BLEOutput: Sendable {
 
     func emit(_ event: String, _ fields: [String: String]) {
         if json {
-            try? Self.line(fields.merging(["event": event]) { old, _ in old })
+            // t: CLOCK_MONOTONIC seconds, comparable with other processes' logs on the machine (lab benchmarks).
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let seconds = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+            try? Self.line(fields.merging(["event": event, "t": String(format: "%.3f", seconds)]) { old, _ in old })
         } else {
             let details = fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             print("\(event) \(details)")
@@ -271,6 +275,21 @@ struct BLEOutput: Sendable {
                 "\(device.address)  \(device.name ?? "(no name)")  rssi \(fields["rssi"] ?? "")  \(fields["uuids"] ?? "")"
             )
             fflush(nil)
+        }
+    }
+
+    /// The value decoded by BoothCore's decoder for a SIG characteristic: `decoded` lists the fields but the
+    /// flags as `name=value` pairs; `decodeError` says why the bytes were refused.
+    static func decoded(_ uuid: GATTUUID, _ value: [UInt8]) -> [String: String] {
+        guard let short = uuid.shortValue else { return [:] }
+        let hex = String(short, radix: 16, uppercase: true)
+        let kind = String(repeating: "0", count: 4 - hex.count) + hex
+        do {
+            guard let reading = try DecoderRegistry.decode(kind, value) else { return [:] }
+            let fields = reading.fields.filter { $0.name != "flags" }.map { "\($0.name)=\($0.value)" }
+            return ["decoded": fields.joined(separator: " "), "kind": reading.kind?.rawValue ?? ""]
+        } catch {
+            return ["decodeError": "\(error)"]
         }
     }
 

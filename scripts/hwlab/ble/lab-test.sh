@@ -80,7 +80,22 @@ for generation in ('1', '2', '3'):
 keys = [(n['generation'], n['uuid'], n['hex']) for n in notes]
 check(f'no duplicated notification ({len(keys)} received)', len(keys) == len(set(keys)))
 check('every received value was sent by the device', all(n['hex'] in sent for n in notes))
-check('PLX continuous measurement: 5 bytes, flags 0', all(len(n['hex']) == 10 and n['hex'].startswith('00') for n in notes if n['uuid'] == '0x2A5F'))
+def fields(n):
+    return dict(part.split('=', 1) for part in n.get('decoded', '').split())
+plx = [n for n in notes if n['uuid'] == '0x2A5F']
+hts = [n for n in notes if n['uuid'] == '0x2A1C']
+# The device sends SpO2 95 + step % 5, pulse 60 + step % 40 (PLX SFLOATs) and 36.5 + (step % 10) / 10 Celsius.
+def plx_ok(n):
+    f = fields(n)
+    step_pulse = int(n['hex'][6:8], 16) | int(n['hex'][8:10], 16) << 8
+    return (n.get('kind') == 'oxygenSaturation' and 95 <= float(f['spo2']) <= 99
+            and float(f['pulseRate']) == step_pulse and 60 <= step_pulse <= 99)
+def hts_ok(n):
+    f = fields(n)
+    return n.get('kind') == 'bodyTemperature' and f.get('unit') == 'Celsius' and 36.5 <= float(f['temperature']) <= 37.4
+check(f'PLX notifications decoded by BoothCore ({len(plx)})', bool(plx) and all(plx_ok(n) for n in plx))
+check(f'HTS indications decoded by BoothCore ({len(hts)})', bool(hts) and all(hts_ok(n) for n in hts))
+check('no decode errors', not any('decodeError' in n for n in notes))
 subs = [e['signalSubscriptions'] for e in events if 'signalSubscriptions' in e]
 check(f'D-Bus signal subscriptions constant across reconnects: {subs}', len(subs) >= 4 and set(subs) == {'4'})
 streams = [e['notificationStreams'] for e in events if e['event'] == 'subscribed']
