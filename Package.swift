@@ -181,6 +181,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "BoothBlueZTests",
+            dependencies: ["BoothBlueZ", "BoothCore", "CGio"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "BoothMediaTests",
             dependencies: ["BoothMedia"],
             swiftSettings: strictSwift

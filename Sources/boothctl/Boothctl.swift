@@ -13,6 +13,8 @@ struct Boothctl: AsyncParsableCommand {
             Every command takes --json for scripts.
             Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera,
             usage, logs, report.
+            Planned, not yet in this build: status, devices, forget, measure, camera,
+            usage, logs, report, token.
             """,
         version: BoothVersion.string,
         subcommands: [
@@ -23,6 +25,9 @@ struct Boothctl: AsyncParsableCommand {
             ECGCommand.self,
             StethoscopeCommand.self,
             TokenCommand.self,
+            ScanCommand.self,
+            PairCommand.self,
+            GATTCommand.self,
         ]
     )
 }
