@@ -12,10 +12,17 @@ struct Boothctl: AsyncParsableCommand {
         discussion: """
             Every command takes --json for scripts.
             Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera,
-            decode, usage, logs, report, token.
+            usage, logs, report, token.
             """,
         version: BoothVersion.string,
-        subcommands: [Version.self, DoctorCommand.self, ProfilesCommand.self]
+        subcommands: [
+            Version.self,
+            DoctorCommand.self,
+            DecodeCommand.self,
+            ProfilesCommand.self,
+            ECGCommand.self,
+            StethoscopeCommand.self,
+        ]
     )
 }
 

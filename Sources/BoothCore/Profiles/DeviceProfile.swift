@@ -10,6 +10,10 @@ public enum DeviceRole: String, Sendable, Hashable, Codable, CaseIterable {
     case oralCamera = "oral-camera"
     case stethoscope
     case ecg
+    /// A general-purpose room camera (the doctor's view of the booth).
+    case roomCamera = "room-camera"
+    /// A device whose role is not known yet (discovered, no profile matched).
+    case other
 }
 
 /// How boothd reaches a device.
