@@ -50,3 +50,11 @@ public enum MediaRuntime {
         ("audiocheblimit", "gstreamer1.0-plugins-good"),
     ]
 }
+
+extension MediaRuntime {
+    /// The Debian package that provides an element factory (for "install X" errors).
+    public static func package(providing element: String) -> String {
+        requiredElements.first { $0.element == element }?.package
+            ?? (element == "valve" ? "libgstreamer1.0-0" : "gstreamer1.0-plugins-good")
+    }
+}

@@ -1,8 +1,12 @@
 #include "CBoothShim.h"
 
+#include <libv4l2.h>
+
 GstAppSink *booth_gst_app_sink(GstElement *element) { return GST_APP_SINK(element); }
+GstAppSrc *booth_gst_app_src(GstElement *element) { return GST_APP_SRC(element); }
 GstBin *booth_gst_bin(GstElement *element) { return GST_BIN(element); }
 GstPipeline *booth_gst_pipeline(GstElement *element) { return GST_PIPELINE(element); }
+GObject *booth_g_object(gpointer object) { return G_OBJECT(object); }
 
 void booth_g_object_set_int(gpointer object, const char *name, gint value) { g_object_set(object, name, value, NULL); }
 void booth_g_object_set_uint(gpointer object, const char *name, guint value) { g_object_set(object, name, value, NULL); }
@@ -13,12 +17,41 @@ void booth_g_object_set_string(gpointer object, const char *name, const char *va
 void booth_g_object_set_double(gpointer object, const char *name, gdouble value) {
     g_object_set(object, name, value, NULL);
 }
+void booth_g_object_set_caps(gpointer object, const char *name, GstCaps *value) {
+    g_object_set(object, name, value, NULL);
+}
 void booth_gst_util_set_object_arg(gpointer object, const char *name, const char *value) {
     gst_util_set_object_arg(G_OBJECT(object), name, value);
 }
+guint booth_g_object_get_uint(gpointer object, const char *name) {
+    guint value = 0;
+    g_object_get(object, name, &value, NULL);
+    return value;
+}
 
 GstMessageType booth_gst_message_type(GstMessage *message) { return GST_MESSAGE_TYPE(message); }
+GstObject *booth_gst_message_src(GstMessage *message) { return GST_MESSAGE_SRC(message); }
 GstClockTime booth_gst_buffer_pts(GstBuffer *buffer) { return GST_BUFFER_PTS(buffer); }
+GstClockTime booth_gst_buffer_duration(GstBuffer *buffer) { return GST_BUFFER_DURATION(buffer); }
+guint booth_gst_buffer_flags(GstBuffer *buffer) { return GST_BUFFER_FLAGS(buffer); }
+
+int booth_v4l2_open(const char *path, int flags) { return v4l2_open(path, flags); }
+int booth_v4l2_ioctl(int fd, unsigned long request, void *argument) { return v4l2_ioctl(fd, request, argument); }
+
+const unsigned long booth_VIDIOC_QUERYCAP = VIDIOC_QUERYCAP;
+const unsigned long booth_VIDIOC_ENUM_FMT = VIDIOC_ENUM_FMT;
+const unsigned long booth_VIDIOC_G_FMT = VIDIOC_G_FMT;
+const unsigned long booth_VIDIOC_S_FMT = VIDIOC_S_FMT;
+const unsigned long booth_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;
+const unsigned long booth_VIDIOC_ENUM_FRAMEINTERVALS = VIDIOC_ENUM_FRAMEINTERVALS;
+const unsigned long booth_VIDIOC_QUERYCTRL = VIDIOC_QUERYCTRL;
+const unsigned long booth_VIDIOC_QUERY_EXT_CTRL = VIDIOC_QUERY_EXT_CTRL;
+const unsigned long booth_VIDIOC_QUERYMENU = VIDIOC_QUERYMENU;
+const unsigned long booth_VIDIOC_G_CTRL = VIDIOC_G_CTRL;
+const unsigned long booth_VIDIOC_S_CTRL = VIDIOC_S_CTRL;
+const unsigned long booth_VIDIOC_G_EXT_CTRLS = VIDIOC_G_EXT_CTRLS;
+const unsigned long booth_VIDIOC_S_EXT_CTRLS = VIDIOC_S_EXT_CTRLS;
+const unsigned long booth_VIDIOC_ENUMINPUT = VIDIOC_ENUMINPUT;
 
 
 // Audio

@@ -1,4 +1,3 @@
-#ifndef BOOTHD_CCAIRO_H
-#define BOOTHD_CCAIRO_H
-#include <cairo.h>
-#endif
+// cairo with its PDF and PNG back ends (libcairo2-dev). The API has no macros or variadics Swift cannot call.
+#include <cairo/cairo.h>
+#include <cairo/cairo-pdf.h>

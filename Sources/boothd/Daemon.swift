@@ -1,3 +1,4 @@
+import ArgumentParser
 import BoothAPI
 import BoothCore
 import BoothService
@@ -27,7 +28,28 @@ struct Daemon {
         let startedAt = ContinuousClock.now
         let apiURL = "http://\(config.api.host):\(config.api.port)"
 
-        let api = APIServer.makeApplication(config: config, logger: Logger(label: "boothd.api")) {
+        // Session API: durable outbox, device registry, token. The device supervisor records into `outbox`
+        // (a MeasurementSink) and publishes into `devices`.
+        let outbox = Outbox.open(directory: config.storage.stateDirectory, logger: Logger(label: "boothd.outbox"))
+        let devices = DeviceRegistry()
+        let tokenPath = TokenFile.path(for: config)
+        let token: String
+        do {
+            token = try TokenFile.ensure(path: tokenPath, group: config.api.tokenGroup)
+        } catch {
+            logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
+            throw ExitCode(73)  // EX_CANTCREAT
+        }
+        let hub = SessionHub(
+            outbox: outbox,
+            devices: devices,
+            verifier: TokenVerifier(path: tokenPath, initialToken: token),
+            commands: nil,
+            config: config,
+            fhir: false,
+            logger: Logger(label: "boothd.api")
+        )
+        let apiServices = APIServer.makeApplications(config: config, hub: hub, logger: Logger(label: "boothd.api")) {
             let elapsed = ContinuousClock.now - startedAt
             logger.notice(
                 "boothd ready",
@@ -51,9 +73,15 @@ struct Daemon {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: api),
+                services: apiServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                     .init(service: watchdog),
+                    .init(
+                        service: OutboxMaintenance(
+                            outbox: outbox,
+                            retentionHours: config.storage.retentionHours,
+                            logger: Logger(label: "boothd.outbox")
+                        )
+                    ),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
