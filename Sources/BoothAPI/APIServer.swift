@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// The loopback HTTP/WebSocket listener the kiosk page, the nurse app and `boothctl` talk to.
@@ -64,6 +65,9 @@ public enum APIServer {
         let router = Router(context: BasicWebSocketRequestContext.self)
         if config.api.serveWeb, let directory = webDirectory(config) {
             router.middlewares.add(FileMiddleware(directory, searchForIndexHtml: true, logger: logger))
+        }
+        if config.metrics.enabled {
+            MetricsRoute.add(to: router, registry: PrometheusMetricsFactory.defaultRegistry)
         }
         router.get("healthz") { _, _ -> Response in
             let body = Wire.object([

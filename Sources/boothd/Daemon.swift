@@ -5,6 +5,8 @@ import BoothMedia
 import BoothService
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -25,6 +27,9 @@ struct Daemon {
             BoothLogHandler(label: label, level: level, style: style, sink: BoothLogHandler.standardError)
         }
         let logger = Logger(label: "boothd")
+        if config.metrics.enabled {
+            MetricsSystem.bootstrap(PrometheusMetricsFactory())
+        }
         // Health data: files boothd creates (outbox, recordings, snapshots) are never readable by other users.
         umask(0o027)
         let notifier = SystemdNotifier(environment: environment)

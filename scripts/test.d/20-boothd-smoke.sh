@@ -42,6 +42,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ "$count" -ge 3 ] || { cat "$work/boothd.log"; echo "FAIL: only $count measurements in the outbox"; exit 1; }
+curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^boothd_measurements_total{device="sim:oximeter"' \
+    || { echo "FAIL: /metrics does not count the simulator's measurements"; exit 1; }
 sleep 1.2
 grep -q "WATCHDOG=1" "$work/notify.log" || { echo "FAIL: no watchdog ping"; exit 1; }
 perms=$(stat -c %a "$work/state/outbox.sqlite")

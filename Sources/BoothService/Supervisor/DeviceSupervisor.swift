@@ -1,6 +1,7 @@
 import BoothCore
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// A device the supervisor keeps connected: who it is, which driver reads it, and how to reach it.
@@ -98,6 +99,7 @@ public struct DeviceSupervisor: Service {
             await registry.update(status(device, .connecting, info: info.value))
             do {
                 let link = try await device.connect()
+                Counter(label: "boothd_device_connects_total", dimensions: labels(device)).increment()
                 try await read(device, over: link, info: info, logger: logger)
                 logger.info("device link ended")
                 await registry.update(status(device, .gone, info: info.value))
@@ -106,6 +108,7 @@ public struct DeviceSupervisor: Service {
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("device failed", metadata: ["error": "\(error)"])
+                Counter(label: "boothd_device_failures_total", dimensions: labels(device)).increment()
                 await registry.update(status(device, .error(reason: "\(error)"), info: info.value))
             }
             let delay = backoff.delay(afterUptime: ContinuousClock.now - started, using: &generator)
@@ -138,12 +141,22 @@ public struct DeviceSupervisor: Service {
                     await registry.update(status(device, .ready, info: deviceInfo))
                 case .measurement(let measurement):
                     try await deliver(measurement, logger: logger)
+                    Counter(
+                        label: "boothd_measurements_total",
+                        dimensions: labels(device) + [("kind", measurement.kind.rawValue)]
+                    ).increment()
                     await registry.update(status(device, .ready, info: info.value))
                 case .undecodable(let raw, let error):
                     logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
+                    Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
                 }
             }
         )
+    }
+
+    /// Metric labels for a device: its id and role, never anything about the patient.
+    private func labels(_ device: ManagedDevice) -> [(String, String)] {
+        [("device", device.identity.id), ("role", device.role.rawValue)]
     }
 
     /// Hands a measurement to the sink, retrying until it is stored: a measurement taken is never lost.
