@@ -11,7 +11,7 @@ struct Boothctl: AsyncParsableCommand {
         abstract: "Diagnose and operate the booth's devices (for technicians).",
         discussion: """
             Every command takes --json for scripts.
-            Planned, not yet in this build: status, devices, forget, measure, camera, usage, logs, report.
+            Planned, not yet in this build: status, devices, forget, measure, camera, usage.
             """,
         version: BoothVersion.string,
         subcommands: [
@@ -25,6 +25,8 @@ struct Boothctl: AsyncParsableCommand {
             ScanCommand.self,
             PairCommand.self,
             GATTCommand.self,
+            LogsCommand.self,
+            ReportCommand.self,
         ]
     )
 }
