@@ -56,6 +56,21 @@ let package = Package(
             pkgConfig: "libv4l2",
             providers: [.apt(["libv4l-dev"])]
         ),
+        .systemLibrary(
+            name: "CGio",
+            pkgConfig: "gio-2.0",
+            providers: [.apt(["libglib2.0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibUSB",
+            pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCairo",
+            pkgConfig: "cairo cairo-pdf cairo-png",
+            providers: [.apt(["libcairo2-dev"])]
+        ),
         .target(
             name: "CBoothShim",
             dependencies: ["CGStreamer", "CV4L2"],
@@ -66,15 +81,25 @@ let package = Package(
         .target(
             name: "BoothMedia",
             dependencies: [
-                "BoothCore", "CGStreamer", "CBoothShim",
+                "BoothCore", "CGStreamer", "CBoothShim", "CCairo",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
 
         .target(
-            name: "BoothV4L2",
-            dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            name: "BoothBlueZ",
+            dependencies: ["BoothCore", "CGio"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothUSB",
+            dependencies: ["BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothRender",
+            dependencies: ["BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
 
@@ -85,9 +110,15 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "BoothProfiles",
+            dependencies: ["BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "BoothService",
             dependencies: [
                 "BoothCore", "BoothMedia", "BoothYAML",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -102,6 +133,7 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -121,7 +153,8 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
+                "BoothRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -148,18 +181,48 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "BoothBlueZTests",
+            dependencies: ["BoothBlueZ", "BoothCore", "CGio"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "BoothMediaTests",
             dependencies: ["BoothMedia"],
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "BoothV4L2Tests",
-            dependencies: ["BoothV4L2", "BoothMedia"],
+            name: "BoothAudioTests",
+            dependencies: ["BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothProfilesTests",
+            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUSBTests",
+            dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothRenderTests",
+            dependencies: ["BoothRender", "BoothCore", "CCairo"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "BoothServiceTests",
             dependencies: ["BoothService", "BoothMedia", "BoothTesting"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothAPITests",
+            dependencies: [
+                "BoothAPI", "BoothService", "BoothCore", "BoothTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
             swiftSettings: strictSwift
         ),
     ]

@@ -11,11 +11,21 @@ struct Boothctl: AsyncParsableCommand {
         abstract: "Diagnose and operate the booth's devices (for technicians).",
         discussion: """
             Every command takes --json for scripts.
-            Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera, profiles,
-            decode, usage, logs, report, token.
+            Planned, not yet in this build: status, devices, forget, measure, camera, usage, logs, report.
             """,
         version: BoothVersion.string,
-        subcommands: [Version.self, DoctorCommand.self]
+        subcommands: [
+            Version.self,
+            DoctorCommand.self,
+            DecodeCommand.self,
+            ProfilesCommand.self,
+            ECGCommand.self,
+            StethoscopeCommand.self,
+            TokenCommand.self,
+            ScanCommand.self,
+            PairCommand.self,
+            GATTCommand.self,
+        ]
     )
 }
 

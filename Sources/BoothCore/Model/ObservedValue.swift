@@ -29,6 +29,16 @@ public enum AbsentReason: String, Sendable, Hashable, Codable {
     case notResolved = "error"
     /// Reserved bit pattern, or a device's "invalid" marker (SpO2 127, pulse 255).
     case invalid = "unknown"
+    /// The reserved IEEE 11073 special pattern (0x0801): a value exists but cannot be represented.
+    case reserved = "reserved"
+
+    /// The FHIR `data-absent-reason` code (the HL7 PHD IG maps NRes and the reserved pattern to `error`).
+    public var fhirCode: String {
+        switch self {
+        case .reserved: "error"
+        default: rawValue
+        }
+    }
 }
 
 /// A decimal number kept as `mantissa × 10^exponent`, so the precision the device sent survives

@@ -18,6 +18,14 @@ public struct BoothConfig: Sendable, Equatable {
         /// Largest accepted WebSocket frame, in bytes.
         public var maxFrameBytes = 64 * 1024
         public var maxClients = 16
+        /// Group given read access to the generated token file (the kiosk browser's user is in it).
+        public var tokenGroup = "kiosk"
+        /// Directory of the sample kiosk page served at `/` when `serveWeb` is on.
+        public var webDirectory = "/usr/share/boothd/web"
+        /// Commands sent per second per client before replies become `rate_limited` errors.
+        public var commandsPerSecond = 50
+        /// Enables the `test.record` command (synthetic measurements for end-to-end tests). Never in production.
+        public var testCommands = false
     }
 
     public struct Metrics: Sendable, Equatable {

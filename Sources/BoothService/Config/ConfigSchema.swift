@@ -99,6 +99,18 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "api.max_clients", kind: .int(1...1024)) { config, value in
             if case .int(let number) = value { config.api.maxClients = number }
         },
+        ConfigKey(path: "api.token_group", kind: .string) { config, value in
+            if case .string(let text) = value { config.api.tokenGroup = text }
+        },
+        ConfigKey(path: "api.web_directory", kind: .string) { config, value in
+            if case .string(let text) = value { config.api.webDirectory = text }
+        },
+        ConfigKey(path: "api.commands_per_second", kind: .int(1...10000)) { config, value in
+            if case .int(let number) = value { config.api.commandsPerSecond = number }
+        },
+        ConfigKey(path: "api.test_commands", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.api.testCommands = flag }
+        },
         ConfigKey(path: "metrics.enabled", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.metrics.enabled = flag }
         },

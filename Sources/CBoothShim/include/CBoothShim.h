@@ -54,4 +54,20 @@ extern const unsigned long booth_VIDIOC_G_EXT_CTRLS;
 extern const unsigned long booth_VIDIOC_S_EXT_CTRLS;
 extern const unsigned long booth_VIDIOC_ENUMINPUT;
 
+// Audio
+// Stethoscope pipeline helpers (Sources/BoothMedia/Audio). Prefixed booth_audio_ to stay clear of the video side.
+/// g_object_set for guint64 properties (level's interval).
+void booth_audio_set_uint64(gpointer object, const char *name, guint64 value);
+/// g_object_set for gint64 properties (alsasrc's latency-time and buffer-time, in µs).
+void booth_audio_set_int64(gpointer object, const char *name, gint64 value);
+/// g_object_set for a GstCaps property (capsfilter's and appsrc's "caps"); the object takes its own reference.
+void booth_audio_set_caps(gpointer object, const char *name, GstCaps *caps);
+/// gst_app_src_push_buffer on an appsrc element; takes ownership of buffer.
+GstFlowReturn booth_audio_app_src_push(GstElement *appsrc, GstBuffer *buffer);
+/// gst_app_src_end_of_stream on an appsrc element.
+GstFlowReturn booth_audio_app_src_end_of_stream(GstElement *appsrc);
+/// Copies a GValueArray-of-doubles field (the level message's rms/peak/decay, one per channel) into out.
+/// Returns the number of values in the field (may exceed capacity; only capacity are copied), or -1 when absent.
+int booth_audio_structure_doubles(const GstStructure *structure, const char *field, double *out, int capacity);
+
 #endif

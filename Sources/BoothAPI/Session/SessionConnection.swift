@@ -1,0 +1,464 @@
+import BoothCore
+import BoothService
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import Synchronization
+
+/// What every connection shares: storage, devices, auth and limits.
+public final class SessionHub: Sendable {
+    let outbox: Outbox
+    let devices: DeviceRegistry
+    let verifier: TokenVerifier
+    let commands: (any DeviceCommandHandler)?
+    let maxClients: Int
+    let maxFrameBytes: Int
+    let commandsPerSecond: Int
+    let testCommands: Bool
+    let fhir: Bool
+    let logger: Logger
+    private let connections = Mutex(0)
+
+    public init(
+        outbox: Outbox,
+        devices: DeviceRegistry,
+        verifier: TokenVerifier,
+        commands: (any DeviceCommandHandler)?,
+        config: BoothConfig,
+        fhir: Bool,
+        logger: Logger
+    ) {
+        self.outbox = outbox
+        self.devices = devices
+        self.verifier = verifier
+        self.commands = commands
+        self.maxClients = config.api.maxClients
+        self.maxFrameBytes = config.api.maxFrameBytes
+        self.commandsPerSecond = config.api.commandsPerSecond
+        self.testCommands = config.api.testCommands
+        self.fhir = fhir
+        self.logger = logger
+    }
+
+    /// Number of open session connections.
+    public var connectionCount: Int { connections.withLock { $0 } }
+
+    func reserve() -> Bool {
+        connections.withLock { count in
+            guard count < maxClients else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func release() {
+        connections.withLock { $0 -= 1 }
+    }
+}
+
+/// One WebSocket client: hello and auth, then the event pump (outbox replay, then live) and device changes
+/// on their own tasks while this one reads acks and commands.
+struct SessionConnection {
+    let hub: SessionHub
+    let inbound: WebSocketInboundStream
+    let outbound: WebSocketOutboundWriter
+    /// True when the upgrade request carried a valid `Authorization: Bearer` header.
+    let preAuthenticated: Bool
+
+    private final class Flags: Sendable {
+        let authenticated = Mutex(false)
+        let closed = Mutex(false)
+    }
+
+    func run(refusal: HandshakeGuard.Refusal?) async {
+        if let refusal {
+            await close(refusal.closeCode, refusal.message)
+            // Drain until the client acknowledges the close; nothing it sends is looked at.
+            do { for try await _ in inbound {} } catch {}
+            return
+        }
+        guard hub.reserve() else {
+            hub.logger.warning("session client refused: too many clients", metadata: ["max": "\(hub.maxClients)"])
+            await close(SessionProtocol.CloseCode.tooManyClients, "too many clients (max \(hub.maxClients))")
+            return
+        }
+        defer { hub.release() }
+        let flags = Flags()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [outbound] in
+                try? await Task.sleep(for: .seconds(5))
+                if !flags.authenticated.withLock({ $0 }) {
+                    try? await outbound.close(
+                        .init(codeNumber: SessionProtocol.CloseCode.helloTimeout),
+                        reason: "no hello within 5 seconds"
+                    )
+                }
+            }
+            await readLoop(flags: flags, group: &group)
+            group.cancelAll()
+        }
+    }
+
+    private func readLoop(flags: Flags, group: inout TaskGroup<Void>) async {
+        var clientID = ""
+        var limiter = RateLimiter(perSecond: hub.commandsPerSecond)
+        do {
+            for try await message in inbound.messages(maxSize: hub.maxFrameBytes) {
+                guard case .text(let text) = message else {
+                    await send(Wire.error(WireError("binary_not_supported", "send JSON text messages")))
+                    continue
+                }
+                let parsed: Inbound
+                do {
+                    parsed = try Wire.parse(text)
+                } catch {
+                    if !flags.authenticated.withLock({ $0 }) {
+                        await close(SessionProtocol.CloseCode.badHello, "the first message must be a valid hello")
+                        return
+                    }
+                    guard limiter.allow() else {
+                        if limiter.exhausted {
+                            await close(SessionProtocol.CloseCode.flood, "too many invalid messages")
+                            return
+                        }
+                        continue
+                    }
+                    await send(Wire.error(error))
+                    continue
+                }
+                if !flags.authenticated.withLock({ $0 }) {
+                    guard case .hello(let token, let id, let version, let resumeAfter) = parsed else {
+                        await close(
+                            SessionProtocol.CloseCode.unauthorized,
+                            "authenticate first: send hello with a token"
+                        )
+                        return
+                    }
+                    guard version == SessionProtocol.version else {
+                        await close(
+                            SessionProtocol.CloseCode.badHello,
+                            "unsupported protocol \(version); this server speaks \(SessionProtocol.version)"
+                        )
+                        return
+                    }
+                    guard preAuthenticated || (token.map(hub.verifier.verify) ?? false) else {
+                        // Never log the presented token.
+                        hub.logger.warning(
+                            "session client refused: invalid or missing token",
+                            metadata: ["client": "\(id)"]
+                        )
+                        await close(SessionProtocol.CloseCode.unauthorized, "invalid or missing token")
+                        return
+                    }
+                    flags.authenticated.withLock { $0 = true }
+                    clientID = id
+                    let start: Int64
+                    do {
+                        start = max(try await hub.outbox.cursor(client: id), resumeAfter ?? 0)
+                    } catch {
+                        start = resumeAfter ?? 0
+                    }
+                    await welcome(clientID: id, cursor: start)
+                    let events = hub.outbox.subscribe()
+                    let changes = await hub.devices.changes()
+                    await send(
+                        Wire.object([
+                            ("type", Wire.string("devices")), ("devices", Wire.encode(await hub.devices.snapshot())),
+                        ])
+                    )
+                    hub.logger.info("session client connected", metadata: ["client": "\(id)", "cursor": "\(start)"])
+                    group.addTask { await pumpEvents(events, from: start) }
+                    group.addTask { await pumpDevices(changes) }
+                    continue
+                }
+                if case .ack = parsed {
+                    // Acks are cheap (memory only) and a fast client sends one per event: not rate limited.
+                    await handle(parsed, clientID: clientID)
+                    continue
+                }
+                guard limiter.allow() else {
+                    if limiter.exhausted {
+                        hub.logger.warning("session client closed: command flood", metadata: ["client": "\(clientID)"])
+                        await close(
+                            SessionProtocol.CloseCode.flood,
+                            "command flood: more than \(hub.commandsPerSecond)/s"
+                        )
+                        return
+                    }
+                    if case .command(let requestID, _, _) = parsed {
+                        await send(
+                            Wire.error(
+                                WireError(
+                                    "rate_limited",
+                                    "more than \(hub.commandsPerSecond) messages per second; slow down",
+                                    requestID: requestID
+                                )
+                            )
+                        )
+                    }
+                    continue
+                }
+                await handle(parsed, clientID: clientID)
+            }
+        } catch {
+            // The library has already closed the socket with the right code (1009 too big, 1002 protocol error).
+            hub.logger.debug("session client stream ended", metadata: ["client": "\(clientID)", "error": "\(error)"])
+        }
+        if !clientID.isEmpty {
+            hub.logger.info("session client disconnected", metadata: ["client": "\(clientID)"])
+        }
+    }
+
+    private func welcome(clientID: String, cursor: Int64) async {
+        let capabilities = Wire.object([
+            ("commands", Wire.encode(SessionProtocol.commands + (hub.testCommands ? ["test.record"] : []))),
+            ("events", Wire.encode(SessionProtocol.eventTypes)),
+            ("fhir", hub.fhir ? "true" : "false"),
+            ("deviceCommands", hub.commands == nil ? "false" : "true"),
+        ])
+        let limits = Wire.object([
+            ("maxFrameBytes", "\(hub.maxFrameBytes)"), ("maxClients", "\(hub.maxClients)"),
+            ("commandsPerSecond", "\(hub.commandsPerSecond)"), ("queue", "\(hub.outbox.subscriberBuffer)"),
+        ])
+        await send(
+            Wire.object([
+                ("type", Wire.string("welcome")), ("protocol", "\(SessionProtocol.version)"),
+                ("server", Wire.string("boothd \(BoothVersion.string)")), ("clientId", Wire.string(clientID)),
+                ("cursor", "\(cursor)"), ("lastEventId", "\(hub.outbox.lastEventID)"),
+                ("session", Wire.session(hub.outbox.activeSession)), ("storage", Wire.storage(hub.outbox.storageState)),
+                ("capabilities", capabilities), ("limits", limits),
+            ])
+        )
+    }
+
+    /// Sends events after `cursor`: first what the outbox holds, then live ones. A gap in the live stream
+    /// means this client fell behind its queue: it is told (`resync`) and the gap is read back from the outbox.
+    private func pumpEvents(_ live: AsyncStream<StoredEvent>, from cursor: Int64) async {
+        var lastSent = cursor
+        guard await replay(after: &lastSent, through: Int64.max) else { return }
+        for await event in live {
+            if event.id <= lastSent { continue }
+            if event.id > lastSent + 1 {
+                let notice = Wire.object([
+                    ("type", Wire.string("resync")), ("after", "\(lastSent)"),
+                    ("reason", Wire.string("client fell behind its queue; replaying from the outbox")),
+                ])
+                guard await send(notice) else { return }
+                guard await replay(after: &lastSent, through: event.id) else { return }
+                continue
+            }
+            guard await send(Wire.event(event)) else { return }
+            lastSent = event.id
+        }
+    }
+
+    /// Sends stored events after `lastSent` up to `through`; false when the client is gone.
+    private func replay(after lastSent: inout Int64, through: Int64) async -> Bool {
+        while !Task.isCancelled {
+            let page: [StoredEvent]
+            do {
+                page = try await hub.outbox.events(after: lastSent, limit: 256)
+            } catch {
+                await send(Wire.error(WireError(error.code.rawValue, error.message)))
+                return false
+            }
+            for event in page where event.id <= through {
+                guard await send(Wire.event(event)) else { return false }
+                lastSent = event.id
+            }
+            if page.count < 256 || (page.last?.id ?? 0) >= through { return true }
+        }
+        return false
+    }
+
+    private func pumpDevices(_ changes: AsyncStream<DeviceChange>) async {
+        for await change in changes {
+            guard await send(Wire.device(change)) else { return }
+        }
+    }
+
+    @discardableResult
+    private func send(_ text: String) async -> Bool {
+        do {
+            try await outbound.write(.text(text))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func close(_ code: Int, _ reason: String) async {
+        try? await outbound.close(.init(codeNumber: code), reason: reason)
+    }
+
+    // MARK: messages
+
+    private func handle(_ message: Inbound, clientID: String) async {
+        switch message {
+        case .hello:
+            await send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
+        case .ping(let id):
+            await send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
+        case .ack(let upTo):
+            do {
+                try hub.outbox.acknowledge(client: clientID, upTo: upTo)
+            } catch {
+                await send(Wire.error(WireError("invalid_ack", error.message)))
+            }
+        case .command(let id, let name, let params):
+            do {
+                let data = try await perform(name, params: params)
+                await send(Wire.result(id: id, data: data))
+            } catch {
+                var error = error
+                error.requestID = id
+                await send(Wire.error(error))
+            }
+        }
+    }
+
+    private func perform(_ name: String, params: [String: JSONValue]) async throws(WireError) -> String {
+        func string(_ key: String, required: Bool = true) throws(WireError) -> String? {
+            let value = params[key]
+            if value == nil || value == .null, !required { return nil }
+            guard let text = value?.string, !text.isEmpty, text.count <= 512 else {
+                throw WireError(
+                    "invalid_params",
+                    "\(name) needs \"\(key)\": a non-empty string of at most 512 characters"
+                )
+            }
+            return text
+        }
+        do {
+            switch name {
+            case "session.start":
+                let session = try await hub.outbox.startSession(
+                    id: try string("sessionId") ?? "",
+                    contextRef: try string("contextRef") ?? ""
+                )
+                return Wire.object([("session", Wire.session(session))])
+            case "session.end":
+                let session = try await hub.outbox.endSession(id: try string("sessionId") ?? "")
+                return Wire.object([("session", Wire.session(session))])
+            case "session.current":
+                return Wire.object([("session", Wire.session(hub.outbox.activeSession))])
+            case "measurement.assign":
+                let event = try await hub.outbox.assign(
+                    measurementID: try string("measurementId") ?? "",
+                    to: try string("sessionId", required: false),
+                    reason: try string("reason", required: false)
+                )
+                return Wire.object([("eventId", "\(event.id)"), ("sessionId", Wire.string(event.sessionID))])
+            case "measurement.discard":
+                let event = try await hub.outbox.discard(
+                    measurementID: try string("measurementId") ?? "",
+                    reason: try string("reason", required: false)
+                )
+                return Wire.object([("eventId", "\(event.id)")])
+            case "measurements.pending":
+                let pending = try await hub.outbox.pendingMeasurements()
+                let items = pending.map {
+                    Wire.object([("binding", Wire.string($0.binding)), ("measurement", $0.body)])
+                }
+                return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
+            case "devices.list":
+                return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
+            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
+                return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case "test.record" where hub.testCommands:
+                return try await testRecord(params)
+            default:
+                throw WireError(
+                    "unknown_command",
+                    "unknown command \"\(name.prefix(64))\" (known: \(SessionProtocol.commands.joined(separator: ", ")))"
+                )
+            }
+        } catch let error as OutboxError {
+            throw WireError(error.code.rawValue, error.message)
+        } catch let error as WireError {
+            throw error
+        } catch {
+            throw WireError("internal_error", "\(error)")
+        }
+    }
+
+    private func deviceCommand(
+        _ name: String,
+        deviceID: String,
+        params: [String: JSONValue]
+    ) async throws(WireError)
+        -> String
+    {
+        guard let handler = hub.commands else {
+            throw WireError("not_available", "\(name): no device supervisor is running in this boothd")
+        }
+        var arguments: [String: String] = [:]
+        for (key, value) in params where key != "deviceId" {
+            if let text = value.scalarText { arguments[key] = text }
+        }
+        do {
+            let fields = try await handler.perform(DeviceCommand(name: name, deviceID: deviceID, arguments: arguments))
+            return Wire.object(fields.sorted { $0.key < $1.key }.map { ($0.key, Wire.string($0.value)) })
+        } catch {
+            throw WireError(error.code, error.message)
+        }
+    }
+
+    /// Synthetic measurement through the same durable path a device reading takes (tests only).
+    private func testRecord(_ params: [String: JSONValue]) async throws -> String {
+        guard let id = params["measurementId"]?.string, !id.isEmpty, id.count <= 128 else {
+            throw WireError("invalid_params", "test.record needs \"measurementId\"")
+        }
+        let value = params["value"]?.int64 ?? 97
+        let origin = BoothCore.Measurement.Origin(rawValue: params["origin"]?.string ?? "live") ?? .live
+        let measurement = BoothCore.Measurement(
+            id: id,
+            kind: .oxygenSaturation,
+            values: [
+                ObservedValue(code: .spo2, number: DecimalNumber(mantissa: value, exponent: 0), unit: .percent),
+                ObservedValue(code: .pulseOximetryPulseRate, number: DecimalNumber(72), unit: .perMinute),
+            ],
+            device: DeviceIdentity(id: "test:oximeter", transport: "simulated", model: "test.record"),
+            receivedAtMicros: Outbox.currentMicros(),
+            origin: origin
+        )
+        let binding = try await hub.outbox.record(measurement, trustedTakenAtMicros: nil)
+        return Wire.object([("measurementId", Wire.string(id)), ("binding", Wire.string(binding.rawValue))])
+    }
+}
+
+/// Token bucket: `perSecond` messages per second with a burst of twice that. A client refused more than
+/// `2 × perSecond` times within one second is a flood and is disconnected.
+struct RateLimiter {
+    let perSecond: Double
+    var tokens: Double
+    var last = ContinuousClock.now
+    var windowStart = ContinuousClock.now
+    var refusedInWindow = 0
+
+    init(perSecond: Int) {
+        self.perSecond = Double(perSecond)
+        self.tokens = Double(perSecond * 2)
+    }
+
+    var exhausted: Bool { Double(refusedInWindow) > perSecond * 2 }
+
+    mutating func allow() -> Bool {
+        let now = ContinuousClock.now
+        let elapsed = now - last
+        last = now
+        if now - windowStart > .seconds(1) {
+            windowStart = now
+            refusedInWindow = 0
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        tokens = min(perSecond * 2, tokens + seconds * perSecond)
+        guard tokens >= 1 else {
+            refusedInWindow += 1
+            return false
+        }
+        tokens -= 1
+        return true
+    }
+}

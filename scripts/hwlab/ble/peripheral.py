@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""A simulated BLE medical device for the lab: a BlueZ D-Bus GATT application plus an LE advertisement.
+
+Services: Device Information (0x180A), Battery (0x180F), Pulse Oximeter (0x1822, continuous measurement 0x2A5F
+notify), Health Thermometer (0x1809, temperature measurement 0x2A1C indicate), Blood Pressure (0x1810, measurement
+0x2A35 indicate). While subscribed, a measurement goes out every TICK_MS with a step counter folded into the
+values, so a receiver can tell a duplicated delivery from a new reading. Every sent value is logged as
+`[periph] sent <uuid> <hex>`.
+
+Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
+and advertising again). When bluetoothd restarts, the application, advertisement and agent are registered again.
+usage: peripheral.py ADAPTER LOCAL_NAME
+"""
+import signal
+import sys
+import time
+
+import dbus
+import dbus.mainloop.glib
+import dbus.service
+from gi.repository import GLib
+
+ADAPTER = sys.argv[1] if len(sys.argv) > 1 else 'hci0'
+NAME = sys.argv[2] if len(sys.argv) > 2 else 'VLab-Oximeter'
+TICK_MS = 500
+OFF_S = 3
+BLUEZ = 'org.bluez'
+PROPS = 'org.freedesktop.DBus.Properties'
+OM = 'org.freedesktop.DBus.ObjectManager'
+GATT_SERVICE = 'org.bluez.GattService1'
+GATT_CHRC = 'org.bluez.GattCharacteristic1'
+ADVERT = 'org.bluez.LEAdvertisement1'
+AGENT = 'org.bluez.Agent1'
+
+
+def uuid16(short):
+    return f'0000{short:04x}-0000-1000-8000-00805f9b34fb'
+
+
+def log(message):
+    # CLOCK_MONOTONIC seconds first: the lab benchmark compares them with boothctl's "t".
+    print(f'{time.monotonic():.3f} [periph] {message}', flush=True)
+
+
+def sfloat(mantissa, exponent=0):
+    raw = ((exponent & 0xF) << 12) | (mantissa & 0x0FFF)
+    return [raw & 0xFF, raw >> 8]
+
+
+def float32(mantissa, exponent):
+    m = mantissa & 0xFFFFFF
+    return [m & 0xFF, (m >> 8) & 0xFF, (m >> 16) & 0xFF, exponent & 0xFF]
+
+
+def plx_continuous(step):
+    # flags 0: SpO2 (SFLOAT) then pulse rate (SFLOAT)
+    return [0x00] + sfloat(95 + step % 5) + sfloat(60 + step % 40)
+
+
+def hts_temperature(step):
+    # flags 0: Celsius FLOAT, no time stamp, no type
+    return [0x00] + float32(365 + step % 10, -1)
+
+
+def bps_measurement(step):
+    # flags 0x1E: mmHg, time stamp, pulse rate, user id, status
+    return ([0x1E] + sfloat(120 + step % 10) + sfloat(80 + step % 5) + sfloat(93)
+            + [0xEA, 0x07, 11, 25, 21, 30, step % 60] + sfloat(70 + step % 20) + [0x01] + [0x00, 0x00])
+
+
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+bus = dbus.SystemBus()
+loop = GLib.MainLoop()
+
+
+class Application(dbus.service.Object):
+    path = '/lab'
+
+    def __init__(self):
+        super().__init__(bus, self.path)
+        self.services = []
+
+    @dbus.service.method(OM, out_signature='a{oa{sa{sv}}}')
+    def GetManagedObjects(self):
+        objects = {}
+        for service in self.services:
+            objects[dbus.ObjectPath(service.path)] = {GATT_SERVICE: service.properties()}
+            for chrc in service.characteristics:
+                objects[dbus.ObjectPath(chrc.path)] = {GATT_CHRC: chrc.properties()}
+        return objects
+
+
+class Service(dbus.service.Object):
+    def __init__(self, app, index, short):
+        self.path = f'{app.path}/service{index}'
+        self.uuid = uuid16(short)
+        self.characteristics = []
+        app.services.append(self)
+        super().__init__(bus, self.path)
+
+    def properties(self):
+        return {'UUID': self.uuid, 'Primary': dbus.Boolean(True),
+                'Characteristics': dbus.Array([c.path for c in self.characteristics], signature='o')}
+
+
+class Characteristic(dbus.service.Object):
+    def __init__(self, service, short, flags, value=None, generator=None):
+        self.path = f'{service.path}/char{len(service.characteristics)}'
+        self.service = service
+        self.uuid = uuid16(short)
+        self.flags = flags
+        self.value = value or []
+        self.generator = generator
+        self.step = 0
+        self.subscribed = False
+        self.timer = None
+        service.characteristics.append(self)
+        super().__init__(bus, self.path)
+
+    def properties(self):
+        return {'Service': dbus.ObjectPath(self.service.path), 'UUID': self.uuid,
+                'Flags': dbus.Array(self.flags, signature='s')}
+
+    @dbus.service.method(PROPS, in_signature='s', out_signature='a{sv}')
+    def GetAll(self, interface):
+        return self.properties()
+
+    @dbus.service.method(GATT_CHRC, in_signature='a{sv}', out_signature='ay')
+    def ReadValue(self, options):
+        log(f'read {self.uuid[4:8]}')
+        return dbus.Array(self.value, signature='y')
+
+    @dbus.service.method(GATT_CHRC, in_signature='aya{sv}')
+    def WriteValue(self, value, options):
+        self.value = [int(b) for b in value]
+        log(f'written {self.uuid[4:8]} {bytes(self.value).hex()}')
+
+    @dbus.service.method(GATT_CHRC)
+    def StartNotify(self):
+        log(f'subscribed {self.uuid[4:8]}')
+        self.subscribed = True
+        if self.generator and self.timer is None:
+            self.timer = GLib.timeout_add(TICK_MS, self.tick)
+
+    @dbus.service.method(GATT_CHRC)
+    def StopNotify(self):
+        log(f'unsubscribed {self.uuid[4:8]}')
+        self.subscribed = False
+
+    @dbus.service.signal(PROPS, signature='sa{sv}as')
+    def PropertiesChanged(self, interface, changed, invalidated):
+        pass
+
+    def tick(self):
+        if not self.subscribed:
+            self.timer = None
+            return False
+        self.step += 1
+        self.value = self.generator(self.step)
+        self.PropertiesChanged(GATT_CHRC, {'Value': dbus.Array(self.value, signature='y')}, [])
+        log(f'sent {self.uuid[4:8]} {bytes(self.value).hex()}')
+        return True
+
+
+class Advertisement(dbus.service.Object):
+    path = '/lab/advertisement0'
+
+    def __init__(self, uuids):
+        self.uuids = uuids
+        super().__init__(bus, self.path)
+
+    @dbus.service.method(PROPS, in_signature='s', out_signature='a{sv}')
+    def GetAll(self, interface):
+        return {'Type': 'peripheral', 'ServiceUUIDs': dbus.Array(self.uuids, signature='s'),
+                'LocalName': NAME, 'Discoverable': dbus.Boolean(True)}
+
+    @dbus.service.method(ADVERT)
+    def Release(self):
+        log('advertisement released')
+
+
+class Agent(dbus.service.Object):
+    """Accepts every Just-Works request: the lab device has no display and no keyboard."""
+    path = '/lab/agent'
+
+    @dbus.service.method(AGENT)
+    def Release(self):
+        pass
+
+    @dbus.service.method(AGENT, in_signature='ou')
+    def RequestConfirmation(self, device, passkey):
+        log(f'pairing confirmed for {device}')
+
+    @dbus.service.method(AGENT, in_signature='o')
+    def RequestAuthorization(self, device):
+        log(f'pairing authorized for {device}')
+
+    @dbus.service.method(AGENT, in_signature='os')
+    def AuthorizeService(self, device, uuid):
+        pass
+
+    @dbus.service.method(AGENT)
+    def Cancel(self):
+        pass
+
+
+app = Application()
+dis = Service(app, 0, 0x180A)
+Characteristic(dis, 0x2A29, ['read'], list(b'Booth Lab'))
+Characteristic(dis, 0x2A24, ['read'], list(b'VLab-1'))
+Characteristic(dis, 0x2A25, ['read'], list(b'SN-0042'))
+Characteristic(dis, 0x2A26, ['read'], list(b'1.2.3'))
+battery = Service(app, 1, 0x180F)
+Characteristic(battery, 0x2A19, ['read', 'notify'], [87])
+plx = Service(app, 2, 0x1822)
+Characteristic(plx, 0x2A5F, ['notify'], plx_continuous(0), plx_continuous)
+Characteristic(plx, 0x2A60, ['read'], [0x00, 0x00])
+hts = Service(app, 3, 0x1809)
+Characteristic(hts, 0x2A1C, ['indicate'], hts_temperature(0), hts_temperature)
+bps = Service(app, 4, 0x1810)
+Characteristic(bps, 0x2A35, ['indicate'], bps_measurement(0), bps_measurement)
+Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
+advertisement = Advertisement(['1822', '1809', '1810'])
+agent = Agent(bus, Agent.path)
+adapter_path = f'/org/bluez/{ADAPTER}'
+
+
+def adapter_props():
+    return dbus.Interface(bus.get_object(BLUEZ, adapter_path), PROPS)
+
+
+def advertising_manager():
+    return dbus.Interface(bus.get_object(BLUEZ, adapter_path), 'org.bluez.LEAdvertisingManager1')
+
+
+def report(what):
+    return (lambda *_: log(f'{what} registered'),
+            lambda error: log(f'{what} FAILED: {error}'))
+
+
+def register_advertisement():
+    ok, failed = report('advertisement')
+    advertising_manager().RegisterAdvertisement(advertisement.path, {}, reply_handler=ok, error_handler=failed)
+
+
+def register_all():
+    """Powers the adapter and registers agent, application and advertisement; retried while bluetoothd is still
+    setting the adapter up (org.bluez.Error.Busy right after a restart)."""
+    try:
+        props = adapter_props()
+        props.Set('org.bluez.Adapter1', 'Powered', dbus.Boolean(True))
+        props.Set('org.bluez.Adapter1', 'Alias', NAME)
+        props.Set('org.bluez.Adapter1', 'Pairable', dbus.Boolean(True))
+        agents = dbus.Interface(bus.get_object(BLUEZ, '/org/bluez'), 'org.bluez.AgentManager1')
+        try:
+            agents.RegisterAgent(agent.path, 'NoInputNoOutput')
+        except dbus.DBusException as error:
+            if 'AlreadyExists' not in error.get_dbus_name():
+                raise
+        agents.RequestDefaultAgent(agent.path)
+    except dbus.DBusException as error:
+        log(f'bluetoothd not ready ({error.get_dbus_name()}), retrying')
+        GLib.timeout_add(500, lambda: register_all() and False)
+        return
+    ok, failed = report('GATT application')
+    dbus.Interface(bus.get_object(BLUEZ, adapter_path), 'org.bluez.GattManager1').RegisterApplication(
+        app.path, {}, reply_handler=ok, error_handler=failed)
+    register_advertisement()
+
+
+def on_bluez_owner(name, old, new):
+    if name == BLUEZ and new:
+        log('bluetoothd is back: registering again')
+        for service in app.services:
+            for chrc in service.characteristics:
+                chrc.subscribed = False
+        GLib.timeout_add(300, lambda: register_all() and False)
+
+
+def power_cycle():
+    log('switching off')
+    try:
+        advertising_manager().UnregisterAdvertisement(advertisement.path)
+    except dbus.DBusException as error:
+        log(f'unregister advertisement: {error}')
+    adapter_props().Set('org.bluez.Adapter1', 'Powered', dbus.Boolean(False))
+
+    def back_on():
+        adapter_props().Set('org.bluez.Adapter1', 'Powered', dbus.Boolean(True))
+        register_advertisement()
+        log('switched on')
+        return False
+    GLib.timeout_add_seconds(OFF_S, back_on)
+    return False
+
+
+bus.add_signal_receiver(on_bluez_owner, 'NameOwnerChanged', 'org.freedesktop.DBus', arg0=BLUEZ)
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, lambda: power_cycle() or True)
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, lambda: loop.quit() or False)
+register_all()
+log(f'ready on {ADAPTER} as {NAME}')
+loop.run()
