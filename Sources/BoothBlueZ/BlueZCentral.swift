@@ -208,18 +208,20 @@ public final class BlueZCentral: Sendable {
     /// Connects and waits for GATT services to be resolved.
     public func connect(device path: String, timeout: Double) async throws {
         let address = BlueZPath(path)?.deviceAddress ?? path
-        if objects.device(path)?.servicesResolved == true { return }
-        do {
-            _ = try await bus.call(BlueZName.service, path, BlueZName.device, "Connect", timeout: timeout)
-            try await wait(for: "resolving services of \(address)", timeout: timeout) { tree, running in
-                guard running, let device = tree.device(path) else { return false }
-                if device.servicesResolved { return true }
-                return nil
+        // A bonded, trusted device may have been reconnected by bluetoothd itself: then there is nothing to do.
+        if objects.device(path)?.servicesResolved != true {
+            do {
+                _ = try await bus.call(BlueZName.service, path, BlueZName.device, "Connect", timeout: timeout)
+                try await wait(for: "resolving services of \(address)", timeout: timeout) { tree, running in
+                    guard running, let device = tree.device(path) else { return false }
+                    if device.servicesResolved { return true }
+                    return nil
+                }
+            } catch {
+                // Abandon the attempt in bluetoothd too, or it keeps trying and blocks the next one.
+                _ = try? await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 5)
+                throw error
             }
-        } catch {
-            // Abandon the attempt in bluetoothd too, or it keeps trying and blocks the next one.
-            _ = try? await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 5)
-            throw error
         }
         state.withLock { $0.counters[BlueZCentral.deviceID(path), default: BLEUsageCounters()].connects += 1 }
     }

@@ -79,6 +79,8 @@ final class GDBusBus: Sendable {
     // GDBusConnection is thread-safe in GLib; we only touch it from the loop thread anyway.
     private nonisolated(unsafe) let connection: OpaquePointer
     private let subscriptions = Mutex<Set<UInt32>>([])
+    /// Set by close(): later calls fail at once instead of touching the released connection.
+    private let closed = Mutex(false)
 
     private final class SignalHandler {
         let handle: @Sendable (DBusSignal) -> Void
@@ -143,6 +145,7 @@ final class GDBusBus: Sendable {
     ) async throws(BlueZError) -> DBusValue {
         nonisolated(unsafe) let connection = connection
         let label = "\(interface.split(separator: ".").last ?? "").\(method)"
+        if closed.withLock({ $0 }) { throw .busUnavailable("connection closed") }
         let result: Result<DBusValue, BlueZError> = await withCheckedContinuation { continuation in
             loop.perform {
                 let completion = Unmanaged.passRetained(
@@ -300,6 +303,12 @@ final class GDBusBus: Sendable {
 
     /// Drops every subscription and closes the loop thread.
     func close() {
+        guard
+            !closed.withLock({ closed in
+                defer { closed = true }
+                return closed
+            })
+        else { return }
         let ids = subscriptions.withLock { ids in
             defer { ids.removeAll() }
             return ids

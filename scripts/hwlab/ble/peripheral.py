@@ -54,12 +54,12 @@ def float32(mantissa, exponent):
 
 def plx_continuous(step):
     # flags 0: SpO2 (SFLOAT) then pulse rate (SFLOAT)
-    return [0x00] + sfloat(95 + step % 5) + sfloat(60 + step % 40)
+    return [0x00] + sfloat(95 + (step // 40) % 5) + sfloat(60 + step % 40)
 
 
 def hts_temperature(step):
     # flags 0: Celsius FLOAT, no time stamp, no type
-    return [0x00] + float32(365 + step % 10, -1)
+    return [0x00] + float32(3600 + step % 100, -2)
 
 
 def bps_measurement(step):
