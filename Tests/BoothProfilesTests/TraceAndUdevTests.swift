@@ -84,3 +84,50 @@ struct TraceAndUdevTests {
         #expect(!rules.contains("sig.plx"))
     }
 }
+
+@Suite("Trace replay with the decoders")
+struct TraceReplayTests {
+    @Test func everyShippedTraceDecodesAsItsExpectationsSay() async throws {
+        let set = try Shipped.load()
+        var checked = 0
+        for profile in set.profiles {
+            guard let path = ProfileDirectoryLoader.tracePath(of: profile) else { continue }
+            let outcome = try await TraceReplay.run(try ProfileDirectoryLoader.loadTrace(path), for: profile)
+            #expect(outcome.expectationsChecked > 0, "\(profile.id)")
+            checked += outcome.expectationsChecked
+        }
+        #expect(checked >= 9)
+    }
+
+    static let cms50 = DeviceProfile(
+        id: "contec.cms50dplus",
+        name: "CMS50",
+        role: .oximeter,
+        transport: .usbSerial,
+        driver: "contec.cms50",
+        match: [.usb(USBMatch(vendorID: 0x10c4, productID: 0xea60))],
+        serial: SerialSettings(baudRate: 19200)
+    )
+
+    @Test func framesSplitAcrossChunksAreReassembled() async throws {
+        let trace = try DeviceTrace.parse("< 87 32\n< 05 48 62 87\n< 32 05 48 62\n= spo2=98 pulse_rate=72\n")
+        let outcome = try await TraceReplay.run(trace, for: Self.cms50)
+        #expect(outcome.deviceChunks == 3)
+        #expect(outcome.frames == 2)
+        #expect(outcome.expectationsChecked == 1)
+    }
+
+    @Test func aWrongExpectationFails() async throws {
+        let trace = try DeviceTrace.parse("< 87 32 05 48 62\n= spo2=97\n")
+        await #expect {
+            try await TraceReplay.run(trace, for: Self.cms50)
+        } throws: { error in
+            "\(error)" == "spo2: trace expects 97, decoder gives 98"
+        }
+    }
+
+    @Test func aTraceForAnotherProfileIsRejected() async throws {
+        let trace = try DeviceTrace.parse("@ profile berrymed.bci\n< 87 32 05 48 62\n")
+        await #expect(throws: TraceReplay.Failure.self) { try await TraceReplay.run(trace, for: Self.cms50) }
+    }
+}
