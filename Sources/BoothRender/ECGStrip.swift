@@ -94,6 +94,13 @@ public struct ECGStrip: Sendable {
                 "\(gaps) gap(s) in the data (\(Self.number(missing, digits: 2)) s missing), shown as grey bands"
             )
         }
+        let flat = recording.leads.flatMap { lead in lead.flatLineSpans().map { Double($0.count) / lead.sampleRateHz } }
+        if !flat.isEmpty {
+            lines.append(
+                "Flat line for \(Self.number(flat.reduce(0, +), digits: 1)) s in \(flat.count) stretch(es): "
+                    + "check electrode contact"
+            )
+        }
         return lines
     }
 
