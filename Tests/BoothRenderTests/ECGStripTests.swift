@@ -145,6 +145,24 @@ struct Raster {
         #expect((px(beat) - 4...px(beat) + 4).contains { x in raster.isDark(x, px(baseline - 11)) })
     }
 
+    @Test func severalLeadsGetOneRowEachPerSegment() throws {
+        var base = recording(heartRate: 80, seconds: 20)
+        let lead = try #require(base.leads.first)
+        var second = lead
+        second.code = ECGLead.II.potentialCode
+        second.label = ECGLead.II.label
+        base.leads = [lead, second, lead]
+        let strip = ECGStrip(recording: base)
+        #expect(strip.rowCount == 6)
+        #expect(strip.pageCount == 2)
+        #expect(strip.headerLines[0].contains("single lead, II, single lead"))
+        let path = temporary("leads.pdf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try strip.writePDF(to: path)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        #expect(text.contains("/Count 2"))
+    }
+
     @Test func pdfIsWrittenAndBadPathsAreTypedErrors() throws {
         let path = temporary("strip.pdf")
         defer { try? FileManager.default.removeItem(atPath: path) }
