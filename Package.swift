@@ -88,6 +88,11 @@ let package = Package(
         ),
 
         .target(
+            name: "BoothV4L2",
+            dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "BoothBlueZ",
             dependencies: ["BoothCore", "CGio"],
             swiftSettings: strictSwift
@@ -147,6 +152,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSwift
         ),
@@ -160,6 +167,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // MARK: benchmarks (scripts/bench)
+        .executableTarget(
+            name: "booth-video-bench",
+            dependencies: ["BoothMedia"],
+            path: "scripts/bench/video/Bench",
+            swiftSettings: strictSwift
+        ),
+
         // MARK: tests
         .target(
             name: "BoothTesting",
@@ -170,6 +185,16 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothBlueZTests",
+            dependencies: ["BoothBlueZ", "BoothCore", "CGio"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothV4L2Tests",
+            dependencies: ["BoothV4L2", "BoothMedia", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -6,7 +6,7 @@ struct StethoscopeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stethoscope",
         abstract: "List ALSA capture devices, record auscultation audio, watch the level meter.",
-        subcommands: [StethoscopeList.self, StethoscopeListen.self, StethoscopeLevel.self]
+        subcommands: [StethoscopeList.self, StethoscopeListen.self, StethoscopeLevel.self, StethoscopeBench.self]
     )
 }
 
