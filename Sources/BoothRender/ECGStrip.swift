@@ -94,6 +94,13 @@ public struct ECGStrip: Sendable {
                 "\(gaps) gap(s) in the data (\(Self.number(missing, digits: 2)) s missing), shown as grey bands"
             )
         }
+        let flat = recording.leads.flatMap { lead in lead.flatLineSpans().map { Double($0.count) / lead.sampleRateHz } }
+        if !flat.isEmpty {
+            lines.append(
+                "Flat line for \(Self.number(flat.reduce(0, +), digits: 1)) s in \(flat.count) stretch(es): "
+                    + "check electrode contact"
+            )
+        }
         return lines
     }
 
@@ -124,18 +131,20 @@ public struct ECGStrip: Sendable {
             let row = firstRow + slot
             let segment = row / leadCount
             let top = gridTop + Double(slot) * rowHeight
-            let baseline = top + rowHeight * 0.55
+            // 24 mm (2.4 mV) of headroom above the baseline; taller R waves may cross into the row above, as on paper.
+            let baseline = top + rowHeight * 0.6
             guard recording.leads.indices.contains(row % leadCount) else { continue }
             let lead = recording.leads[row % leadCount]
             drawCalibration(canvas, x: gridLeft, baseline: baseline)
+            drawTrace(canvas, lead: lead, segment: segment, top: top, baseline: baseline)
+            // The label goes on top of the trace and any gap band.
             let segmentStart = Double(segment) * secondsPerRow
             canvas.text(
                 "\(lead.label)  \(Self.number(segmentStart, digits: 0))–\(Self.number(segmentStart + secondsPerRow, digits: 0)) s",
                 x: gridLeft + calibrationWidth + 1,
-                y: top + 4,
+                y: top + rowHeight - 1.5,
                 size: 3
             )
-            drawTrace(canvas, lead: lead, segment: segment, top: top, baseline: baseline)
         }
         canvas.text(
             "Paper speed \(Self.number(paperSpeed, digits: 0)) mm/s · gain \(Self.number(gain, digits: 0)) mm/mV · "
@@ -191,7 +200,7 @@ public struct ECGStrip: Sendable {
         if let start = gapStart {
             shadeGap(canvas, from: start, to: last, first: first, rate: rate, left: left, top: top)
         }
-        canvas.clip(x: gridLeft, y: top, width: gridWidth, height: rowHeight)
+        canvas.clip(x: gridLeft, y: gridTop, width: gridWidth, height: rowHeight * Double(rowsPerPage))
         canvas.polyline(points, width: 0.3, color: .black)
         canvas.resetClip()
     }
@@ -199,8 +208,8 @@ public struct ECGStrip: Sendable {
     func shadeGap(_ canvas: PlotCanvas, from: Int, to: Int, first: Int, rate: Double, left: Double, top: Double) {
         let x0 = left + Double(from - first) / rate * paperSpeed
         let x1 = left + Double(to - first) / rate * paperSpeed
-        canvas.fill(x: x0, y: top + 6, width: max(0.5, x1 - x0), height: rowHeight - 8, color: .gap)
-        canvas.text("gap", x: x0 + 0.5, y: top + 10, size: 2.5, color: .warning)
+        canvas.fill(x: x0, y: top + 2, width: max(0.5, x1 - x0), height: rowHeight - 4, color: .gap)
+        canvas.text("gap", x: x0 + 0.5, y: top + 6, size: 2.5, color: .warning)
     }
 
     /// Millivolts per unit for the units ECG devices use.

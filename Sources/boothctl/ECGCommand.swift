@@ -6,8 +6,9 @@ import Foundation
 struct ECGCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ecg",
-        abstract: "ECG and heart-rate tools: render strips, make synthetic recordings, decode heart-rate bytes.",
-        subcommands: [ECGStripCommand.self, ECGSynthCommand.self, ECGDecodeCommand.self, ECGBenchCommand.self]
+        abstract:
+            "ECG tools: render strips, make synthetic recordings, benchmark (decode bytes with `boothctl decode 2A37|pmd-ecg`).",
+        subcommands: [ECGStripCommand.self, ECGSynthCommand.self, ECGBenchCommand.self]
     )
 }
 
@@ -187,71 +188,5 @@ enum SyntheticRecording {
             profile: "polar.h10"
         )
         return ECGRecording(device: device, leads: [assembler.waveform], rrIntervals1024: rr)
-    }
-}
-
-struct ECGDecodeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "decode",
-        abstract: "Decode heart-rate or Polar PMD bytes: kinds 2A37, 2A38, pmd-ecg, pmd-control.",
-        discussion: "Example: boothctl ecg decode 2A37 16485401ec02 --json"
-    )
-
-    @Argument(help: "2A37 (Heart Rate Measurement), 2A38 (Body Sensor Location), pmd-ecg, pmd-control.")
-    var kind: String
-    @Argument(help: "Hex bytes (spaces allowed).") var hex: [String]
-    @Flag(help: "Machine-readable output.") var json = false
-
-    func run() throws {
-        guard let bytes = Hex.bytes(hex.joined()) else {
-            throw ValidationError("not whole bytes of hex: \(hex.joined(separator: " "))")
-        }
-        do {
-            switch kind.lowercased() {
-            case "2a37", "0x2a37", "heart-rate":
-                let value = try HeartRateMeasurement.decode(bytes)
-                try emit(value, text: Self.text(value))
-            case "2a38", "0x2a38", "body-sensor-location":
-                let value = try BodySensorLocation.decode(bytes)
-                try emit(["bodySensorLocation": "\(value)"], text: "body sensor location: \(value)")
-            case "pmd-ecg":
-                let value = try PolarPMDECGFrame.decode(bytes)
-                try emit(
-                    value,
-                    text:
-                        "ECG frame: \(value.microvolts.count) samples (µV), last sample at \(value.timestampNanos) ns "
-                        + "since 2000-01-01: \(value.microvolts.map(String.init).joined(separator: " "))"
-                )
-            case "pmd-control":
-                let value = try PolarPMDControlResponse.decode(bytes)
-                try emit(
-                    value,
-                    text: "PMD response op \(value.opCode) type \(value.measurementType): \(value.errorName)"
-                        + (value.parameters.isEmpty ? "" : ", parameters \(Hex.string(value.parameters))")
-                )
-            default:
-                throw ValidationError("unknown kind \(kind) (2A37, 2A38, pmd-ecg, pmd-control)")
-            }
-        } catch let error as ECGDecodeError {
-            if json {
-                try printJSON(["error": error.description, "field": error.field, "reason": error.reasonName])
-            } else {
-                print("error: \(error)")
-            }
-            throw ExitCode(1)
-        }
-    }
-
-    func emit(_ value: some Encodable, text: String) throws {
-        if json { try printJSON(value) } else { print(text) }
-    }
-
-    static func text(_ value: HeartRateMeasurement) -> String {
-        var parts = ["heart rate \(value.heartRate) /min", "sensor contact \(value.sensorContact.rawValue)"]
-        if let energy = value.energyExpendedKJ { parts.append("energy expended \(energy) kJ") }
-        if !value.rrIntervals1024.isEmpty {
-            parts.append("RR \(value.rrIntervalsMilliseconds.map { "\($0.doubleValue) ms" }.joined(separator: ", "))")
-        }
-        return parts.joined(separator: ", ")
     }
 }

@@ -65,7 +65,8 @@ import Testing
     @Test func measurementCarriesHeartRateAndRR() throws {
         let device = DeviceIdentity(id: "ble:AA", transport: "ble", model: "H10")
         let decoded = try HeartRateMeasurement.decode(Hex.bytes("16485401ec02") ?? [])
-        let measurement = try #require(decoded.measurement(id: "m1", device: device, receivedAtMicros: 5))
+        let context = MeasurementContext(id: "m1", device: device, receivedAtMicros: 5)
+        let measurement = try #require(decoded.reading.measurement(context, raw: decoded.encoded()))
         #expect(measurement.kind == .heartRate)
         #expect(measurement.value(.heartRate)?.number == DecimalNumber(72))
         #expect(measurement.value(.heartRate)?.loinc == "8867-4")
@@ -77,9 +78,15 @@ import Testing
     @Test func contactLostIsNotAMeasurement() throws {
         let decoded = try HeartRateMeasurement.decode([0x04, 0xff])
         #expect(decoded.isContactLost)
-        #expect(
-            decoded.measurement(id: "x", device: DeviceIdentity(id: "d", transport: "ble"), receivedAtMicros: 0) == nil
+        let context = MeasurementContext(
+            id: "x",
+            device: DeviceIdentity(id: "d", transport: "ble"),
+            receivedAtMicros: 0
         )
+        #expect(decoded.reading.measurement(context, raw: [0x04, 0xff]) == nil)
+        #expect(decoded.reading.status == ["sensorContactLost"])
+        #expect(DecoderRegistry.entry("2a37") != nil)
+        #expect(try DecoderRegistry.decode("2A37", [0x16, 0x48, 0x54, 0x01, 0xec, 0x02])?.kind == .heartRate)
     }
 
     @Test func bodySensorLocation() throws {
@@ -97,7 +104,7 @@ import Testing
             }
         }
         #expect(try BodySensorLocation.decode([0x01]) == .chest)
-        #expect(throws: ECGDecodeError.self) { try BodySensorLocation.decode([0x07]) }
-        #expect(throws: ECGDecodeError.self) { try BodySensorLocation.decode([0x01, 0x00]) }
+        #expect(throws: DecodeError.self) { try BodySensorLocation.decode([0x07]) }
+        #expect(throws: DecodeError.self) { try BodySensorLocation.decode([0x01, 0x00]) }
     }
 }

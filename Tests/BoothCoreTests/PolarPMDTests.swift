@@ -28,8 +28,8 @@ import Testing
             if let parameters = vector.expected.parameters { #expect(Hex.string(response.parameters) == parameters) }
             if let more = vector.expected.more_frames { #expect(response.moreFrames == more) }
         }
-        #expect(throws: ECGDecodeError.self) { try PolarPMDControlResponse.decode([0xf1, 0x02, 0x00, 0x00]) }
-        #expect(throws: ECGDecodeError.self) { try PolarPMDControlResponse.decode([0xf0, 0x02, 0x00]) }
+        #expect(throws: DecodeError.self) { try PolarPMDControlResponse.decode([0xf1, 0x02, 0x00, 0x00]) }
+        #expect(throws: DecodeError.self) { try PolarPMDControlResponse.decode([0xf0, 0x02, 0x00]) }
     }
 
     @Test func realH10FramesDecode() throws {
@@ -85,7 +85,7 @@ import Testing
                 #expect(error.field == fields[length], "length \(length)")
             }
         }
-        func failure(_ bytes: [UInt8]) -> ECGDecodeError? {
+        func failure(_ bytes: [UInt8]) -> DecodeError? {
             do {
                 _ = try PolarPMDECGFrame.decode(bytes)
                 return nil

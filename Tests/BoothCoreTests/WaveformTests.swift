@@ -112,3 +112,25 @@ import Testing
         #expect(coding["system"] as? String == "urn:iso:std:iso:11073:10101")
     }
 }
+
+@Suite struct WaveformFlatLineTests {
+    @Test func flatStretchIsFoundAndECGIsNot() {
+        let synthetic = SyntheticECG(heartRate: 70, sampleRateHz: 130)
+        var samples = synthetic.samples(count: 130 * 5)
+        // 3 s of electrode-off: a constant with ±5 µV noise.
+        for index in 0..<390 {
+            let noise = Int32(index % 3) * 5 - 5
+            samples.append(400 + noise)
+        }
+        samples += synthetic.samples(from: 130 * 8, count: 130 * 4)
+        let waveform = Waveform.ecg(lead: .unspecified, sampleRateHz: 130, samples: samples)
+        let spans = waveform.flatLineSpans(minimumSeconds: 2, tolerance: 20)
+        #expect(spans.count == 1)
+        let span = spans.first ?? 0..<0
+        #expect(abs(span.lowerBound - 650) <= 3, "\(span)")
+        #expect(abs(span.upperBound - 1040) <= 3, "\(span)")
+        let clean = Waveform.ecg(lead: .unspecified, sampleRateHz: 130, samples: synthetic.samples(count: 130 * 30))
+        #expect(clean.flatLineSpans().isEmpty)
+        #expect(Waveform.ecg(lead: .I, sampleRateHz: 130, samples: []).flatLineSpans().isEmpty)
+    }
+}

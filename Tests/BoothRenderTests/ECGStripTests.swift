@@ -107,8 +107,8 @@ struct Raster {
             #expect((x - 1...x + 1).contains { raster.isGrid($0, px(34)) }, "major line \(column)")
         }
 
-        // Calibration pulse in row 0: baseline at 32.5 + 22 mm, top 10 mm higher, from x = 16 to 21 mm.
-        let baseline = 32.5 + 40 * 0.55
+        // Calibration pulse in row 0: baseline at 32.5 + 24 mm, top 10 mm higher, from x = 16 to 21 mm.
+        let baseline = 32.5 + 40 * 0.6
         #expect((px(baseline - 10) - 2...px(baseline - 10) + 2).contains { raster.isDark(px(18.5), $0) })
         #expect(!(px(baseline - 14)...px(baseline - 11)).contains { raster.isDark(px(18.5), $0) })
 
@@ -137,12 +137,30 @@ struct Raster {
         try strip.writePNG(to: path, pixelsPerMillimetre: Self.pxPerMM)
         let raster = try Raster(png: path)
         func px(_ mm: Double) -> Int { Int((mm * Self.pxPerMM).rounded()) }
-        let baseline = 32.5 + 22
+        let baseline = 32.5 + 24
         let gapMid = 23.5 + 1.96 * 25
         #expect(!(px(baseline - 5)...px(baseline + 5)).contains { raster.isDark(px(gapMid), $0) })
         // The beat at 3.25 s is still at 23.5 + 3.25 × 25 mm.
         let beat = 23.5 + 3.25 * 25
         #expect((px(beat) - 4...px(beat) + 4).contains { x in raster.isDark(x, px(baseline - 11)) })
+    }
+
+    @Test func severalLeadsGetOneRowEachPerSegment() throws {
+        var base = recording(heartRate: 80, seconds: 20)
+        let lead = try #require(base.leads.first)
+        var second = lead
+        second.code = ECGLead.II.potentialCode
+        second.label = ECGLead.II.label
+        base.leads = [lead, second, lead]
+        let strip = ECGStrip(recording: base)
+        #expect(strip.rowCount == 6)
+        #expect(strip.pageCount == 2)
+        #expect(strip.headerLines[0].contains("single lead, II, single lead"))
+        let path = temporary("leads.pdf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try strip.writePDF(to: path)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        #expect(text.contains("/Count 2"))
     }
 
     @Test func pdfIsWrittenAndBadPathsAreTypedErrors() throws {

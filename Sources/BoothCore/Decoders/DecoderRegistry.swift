@@ -37,6 +37,8 @@ public enum DecoderRegistry {
         entry("2A34", "Glucose Measurement Context", GlucoseMeasurementContext.self),
         entry("2A9D", "Weight Measurement", WeightMeasurement.self),
         entry("2A52", "Record Access Control Point (request or response)", RecordAccessControlPoint.self),
+        entry("2A37", "Heart Rate Measurement", HeartRateMeasurement.self),
+        entry("2A38", "Body Sensor Location", BodySensorLocation.self),
         entry("2A19", "Battery Level", BatteryLevel.self),
         entry("2A2B", "Current Time", CurrentTime.self),
         Entry(kind: "2A08", summary: "Date Time") { (bytes: [UInt8]) throws(DecodeError) -> DecodedReading in
@@ -64,6 +66,8 @@ public enum DecoderRegistry {
         entry("yuwell", "Yuwell YX110 oximeter notification (FE ...)", YuwellYX110.self),
         entry("viatom-frame", "Viatom/Wellue O2Ring command or response frame", ViatomFrame.self),
         entry("viatom-sensors", "Viatom/Wellue O2Ring read-sensors payload (13 bytes)", ViatomSensors.self),
+        entry("pmd-ecg", "Polar PMD ECG data frame (H10: int24 µV samples)", PolarPMDECGFrame.self),
+        entry("pmd-control", "Polar PMD control point response (F0 ...)", PolarPMDControlResponse.self),
     ]
 
     /// The entry for `kind`: case-insensitive, and `0x2a35` is accepted for `2A35`.

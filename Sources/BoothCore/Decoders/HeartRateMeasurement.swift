@@ -4,7 +4,9 @@
 /// energy expended (uint16, kJ) when flags bit 3; then one or more RR intervals (uint16, 1/1024 s) when flags bit 4.
 /// Flags bits 1–2 carry the sensor-contact status. Reserved flag bits 5–7 are ignored, as the specification asks
 /// receivers to do.
-public struct HeartRateMeasurement: Sendable, Hashable, Codable {
+public struct HeartRateMeasurement: PayloadDecoder, Hashable, Codable {
+    public static let profile = "heart-rate-measurement"
+
     /// Sensor contact as the device reports it.
     public enum SensorContact: String, Sendable, Hashable, Codable {
         /// The sensor does not report contact (flags bits 1–2 = 0 or 1).
@@ -43,21 +45,22 @@ public struct HeartRateMeasurement: Sendable, Hashable, Codable {
     }
 
     /// Decodes one notification value; every short or inconsistent payload throws an error naming the field.
-    public static func decode(_ bytes: [UInt8]) throws(ECGDecodeError) -> HeartRateMeasurement {
-        var reader = ECGByteReader(bytes)
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> HeartRateMeasurement {
+        try HeartRateMeasurement(bytes: bytes)
+    }
+
+    public init(bytes: [UInt8]) throws(DecodeError) {
+        var reader = ByteReader(bytes)
         let flags = try reader.u8("flags")
-        let isUInt16 = flags & 0x01 != 0
-        let heartRate = isUInt16 ? Int(try reader.u16("heartRate")) : Int(try reader.u8("heartRate"))
-        let contact: SensorContact =
+        isUInt16 = flags & 0x01 != 0
+        heartRate = isUInt16 ? Int(try reader.u16("heartRate")) : Int(try reader.u8("heartRate"))
+        sensorContact =
             switch (flags >> 1) & 0x03 {
             case 3: .detected
             case 2: .notDetected
             default: .notSupported
             }
-        var energy: Int?
-        if flags & 0x08 != 0 {
-            energy = Int(try reader.u16("energyExpended"))
-        }
+        energyExpendedKJ = flags & 0x08 != 0 ? Int(try reader.u16("energyExpended")) : nil
         var intervals: [UInt16] = []
         if flags & 0x10 != 0 {
             // The flag promises at least one interval; a payload that stops here is truncated.
@@ -65,13 +68,38 @@ public struct HeartRateMeasurement: Sendable, Hashable, Codable {
                 intervals.append(try reader.u16("rrInterval[\(intervals.count)]"))
             } while reader.remaining > 0
         }
+        rrIntervals1024 = intervals
         try reader.finish()
-        return HeartRateMeasurement(
-            heartRate: heartRate,
-            isUInt16: isUInt16,
-            sensorContact: contact,
-            energyExpendedKJ: energy,
-            rrIntervals1024: intervals
+    }
+
+    /// Heart rate and RR intervals as PHD values (MDC_ECG_HEART_RATE, MDC_ECG_TIME_PD_RR_GL). With the sensor off
+    /// the skin the reading has no kind: it is a device-state warning (`sensorContactLost`), not a measurement.
+    public var reading: DecodedReading {
+        var fields: [DecodedReading.Field] = [
+            .init("heartRate", .int(heartRate)), .init("uint16", .flag(isUInt16)),
+            .init("sensorContact", .text(sensorContact.rawValue)),
+        ]
+        if let energyExpendedKJ { fields.append(.init("energyExpendedKJ", .int(energyExpendedKJ))) }
+        if !rrIntervals1024.isEmpty {
+            fields.append(.init("rrIntervals1024", .list(rrIntervals1024.map { String($0) })))
+            fields.append(.init("rrIntervalsMs", .list(rrIntervalsMilliseconds.map(\.description))))
+        }
+        var values = [ObservedValue(code: .heartRate, number: DecimalNumber(heartRate), unit: .perMinute)]
+        for interval in rrIntervalsMilliseconds {
+            values.append(ObservedValue(code: .rrInterval, number: interval, unit: .millisecond))
+        }
+        let status: [String] =
+            switch sensorContact {
+            case .detected: ["sensorContact"]
+            case .notDetected: ["sensorContactLost"]
+            case .notSupported: []
+            }
+        return DecodedReading(
+            profile: Self.profile,
+            kind: isContactLost ? nil : .heartRate,
+            values: values,
+            status: status,
+            fields: fields
         )
     }
 
@@ -107,36 +135,12 @@ public struct HeartRateMeasurement: Sendable, Hashable, Codable {
 
     /// True when the device says the sensor is off the skin: report a device-state warning, not a measurement.
     public var isContactLost: Bool { sensorContact == .notDetected }
-
-    /// The reading as a PHD-style measurement (heart rate, then each RR interval), or nil when contact is lost:
-    /// a heart rate sent without skin contact is not a measurement.
-    public func measurement(
-        id: String,
-        device: DeviceIdentity,
-        receivedAtMicros: Int64,
-        raw: [UInt8] = []
-    ) -> Measurement? {
-        guard !isContactLost else { return nil }
-        var values = [ObservedValue(code: .heartRate, number: DecimalNumber(heartRate), unit: .perMinute)]
-        for interval in rrIntervalsMilliseconds {
-            values.append(ObservedValue(code: .rrInterval, number: interval, unit: .millisecond))
-        }
-        var status: [String] = []
-        if sensorContact == .detected { status.append("sensorContact") }
-        return Measurement(
-            id: id,
-            kind: .heartRate,
-            values: values,
-            status: status,
-            device: device,
-            receivedAtMicros: receivedAtMicros,
-            raw: raw
-        )
-    }
 }
 
 /// Body Sensor Location (GATT characteristic 0x2A38): where the heart-rate sensor is worn.
-public enum BodySensorLocation: UInt8, Sendable, Hashable, Codable, CaseIterable {
+public enum BodySensorLocation: UInt8, PayloadDecoder, Hashable, Codable, CaseIterable {
+    public static let profile = "body-sensor-location"
+
     case other = 0
     case chest = 1
     case wrist = 2
@@ -149,13 +153,25 @@ public enum BodySensorLocation: UInt8, Sendable, Hashable, Codable, CaseIterable
     public static let characteristic = GATTUUID(0x2A38)
 
     /// Decodes the one-byte value; values 7–255 are reserved and rejected.
-    public static func decode(_ bytes: [UInt8]) throws(ECGDecodeError) -> BodySensorLocation {
-        var reader = ECGByteReader(bytes)
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> BodySensorLocation {
+        try BodySensorLocation(bytes: bytes)
+    }
+
+    public init(bytes: [UInt8]) throws(DecodeError) {
+        var reader = ByteReader(bytes)
         let raw = try reader.u8("bodySensorLocation")
         try reader.finish()
         guard let location = BodySensorLocation(rawValue: raw) else {
-            throw ECGDecodeError(field: "bodySensorLocation", offset: 0, reason: .reservedValue(UInt64(raw)))
+            throw ByteReader.reserved("bodySensorLocation", at: 0, raw)
         }
-        return location
+        self = location
+    }
+
+    public var reading: DecodedReading {
+        DecodedReading(
+            profile: Self.profile,
+            kind: nil,
+            fields: [.init("bodySensorLocation", .text("\(self)")), .init("code", .int(rawValue))]
+        )
     }
 }

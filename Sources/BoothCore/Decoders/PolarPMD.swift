@@ -64,7 +64,9 @@ public enum PolarPMD {
 }
 
 /// A control point response (indication on `fb005c81-…`).
-public struct PolarPMDControlResponse: Sendable, Hashable, Codable {
+public struct PolarPMDControlResponse: PayloadDecoder, Hashable, Codable {
+    public static let profile = "polar-pmd-control"
+
     public var opCode: UInt8
     public var measurementType: UInt8
     /// 0 = success; other codes are the sensor's refusal reason (see `errorName`).
@@ -96,34 +98,53 @@ public struct PolarPMDControlResponse: Sendable, Hashable, Codable {
         }
     }
 
+    public init(opCode: UInt8, measurementType: UInt8, errorCode: UInt8, moreFrames: Bool, parameters: [UInt8]) {
+        self.opCode = opCode
+        self.measurementType = measurementType
+        self.errorCode = errorCode
+        self.moreFrames = moreFrames
+        self.parameters = parameters
+    }
+
     /// Decodes a response. Error responses may stop after the error code; success responses carry more-frames.
-    public static func decode(_ bytes: [UInt8]) throws(ECGDecodeError) -> PolarPMDControlResponse {
-        var reader = ECGByteReader(bytes)
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> PolarPMDControlResponse {
+        try PolarPMDControlResponse(bytes: bytes)
+    }
+
+    public init(bytes: [UInt8]) throws(DecodeError) {
+        var reader = ByteReader(bytes)
         let marker = try reader.u8("responseCode")
         guard marker == 0xF0 else {
-            throw ECGDecodeError(field: "responseCode", offset: 0, reason: .reservedValue(UInt64(marker)))
+            throw DecodeError(field: "responseCode", offset: 0, reason: .badMarker(UInt64(marker)))
         }
-        let opCode = try reader.u8("opCode")
-        let type = try reader.u8("measurementType")
-        let error = try reader.u8("errorCode")
-        var more = false
-        var parameters: [UInt8] = []
+        opCode = try reader.u8("opCode")
+        measurementType = try reader.u8("measurementType")
+        errorCode = try reader.u8("errorCode")
+        moreFrames = false
+        parameters = []
         if reader.remaining > 0 {
-            more = try reader.u8("moreFrames") != 0
-            while reader.remaining > 0 { parameters.append(try reader.u8("parameters")) }
+            moreFrames = try reader.u8("moreFrames") != 0
+            parameters = reader.rest()
         }
-        return PolarPMDControlResponse(
-            opCode: opCode,
-            measurementType: type,
-            errorCode: error,
-            moreFrames: more,
-            parameters: parameters
+    }
+
+    public var reading: DecodedReading {
+        DecodedReading(
+            profile: Self.profile,
+            kind: nil,
+            fields: [
+                .init("opCode", .int(opCode)), .init("measurementType", .int(measurementType)),
+                .init("errorCode", .int(errorCode)), .init("error", .text(errorName)),
+                .init("moreFrames", .flag(moreFrames)), .init("parameters", .bytes(parameters)),
+            ]
         )
     }
 }
 
 /// One ECG data notification from the PMD data characteristic.
-public struct PolarPMDECGFrame: Sendable, Hashable, Codable {
+public struct PolarPMDECGFrame: PayloadDecoder, Hashable, Codable {
+    public static let profile = "polar-pmd-ecg"
+
     /// Sensor time of the last sample, nanoseconds since 2000-01-01T00:00:00.
     public var timestampNanos: UInt64
     /// Samples in microvolts, oldest first.
@@ -139,20 +160,22 @@ public struct PolarPMDECGFrame: Sendable, Hashable, Codable {
 
     /// Decodes one notification byte-exactly. Non-ECG measurement types, compressed or unknown frame types, a
     /// frame without samples and a sample area that is not a whole number of 3-byte samples are errors.
-    public static func decode(_ bytes: [UInt8]) throws(ECGDecodeError) -> PolarPMDECGFrame {
-        var reader = ECGByteReader(bytes)
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> PolarPMDECGFrame {
+        try PolarPMDECGFrame(bytes: bytes)
+    }
+
+    public init(bytes: [UInt8]) throws(DecodeError) {
+        var reader = ByteReader(bytes)
         let type = try reader.u8("measurementType")
         guard type == PolarPMD.MeasurementType.ecg.rawValue else {
-            throw ECGDecodeError(field: "measurementType", offset: 0, reason: .reservedValue(UInt64(type)))
+            throw ByteReader.reserved("measurementType", at: 0, type)
         }
-        let timestamp = try reader.unsigned(8, "timestamp")
+        timestampNanos = try reader.unsigned(8, "timestamp")
         let frameType = try reader.u8("frameType")
-        guard frameType == 0x00 else {
-            throw ECGDecodeError(field: "frameType", offset: 9, reason: .reservedValue(UInt64(frameType)))
-        }
+        guard frameType == 0x00 else { throw ByteReader.reserved("frameType", at: 9, frameType) }
         try reader.require(3, "sample[0]")
         guard reader.remaining % 3 == 0 else {
-            throw ECGDecodeError(
+            throw DecodeError(
                 field: "samples",
                 offset: reader.offset,
                 reason: .badLength(declared: (reader.remaining / 3 + 1) * 3, actual: reader.remaining)
@@ -161,9 +184,23 @@ public struct PolarPMDECGFrame: Sendable, Hashable, Codable {
         var samples: [Int32] = []
         samples.reserveCapacity(reader.remaining / 3)
         while reader.remaining > 0 {
-            samples.append(Int32(truncatingIfNeeded: try reader.signed(3, "sample[\(samples.count)]")))
+            // int24 little-endian, sign-extended from bit 23.
+            let raw = try reader.u24("sample[\(samples.count)]")
+            samples.append(Int32(bitPattern: raw << 8) >> 8)
         }
-        return PolarPMDECGFrame(timestampNanos: timestamp, microvolts: samples)
+        microvolts = samples
+    }
+
+    public var reading: DecodedReading {
+        DecodedReading(
+            profile: Self.profile,
+            kind: nil,
+            fields: [
+                .init("timestampNs", .int(Int64(bitPattern: timestampNanos))),
+                .init("sampleCount", .int(microvolts.count)),
+                .init("microvolts", .list(microvolts.map { String($0) })),
+            ]
+        )
     }
 
     /// Encodes the frame as the sensor sends it (simulator, tests). Samples outside 24 bits are clamped.

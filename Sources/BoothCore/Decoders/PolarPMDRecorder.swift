@@ -15,7 +15,7 @@ public struct PolarPMDRecordingResult: Sendable {
     /// Heart Rate Measurement notifications that said the strap lost skin contact (device-state warnings).
     public var contactLostNotifications: Int
     /// Data notifications that did not decode (their time shows up as a gap from the next frame's timestamp).
-    public var rejectedFrames: [ECGDecodeError]
+    public var rejectedFrames: [DecodeError]
     /// Chunks whose timestamps went backwards.
     public var clockAnomalies: Int
 }
@@ -63,11 +63,11 @@ public struct PolarPMDRecorder: Sendable {
                     waveform: .ecg(lead: .unspecified, sampleRateHz: rate),
                     epochOffsetNanos: PolarPMD.epochOffsetSeconds * 1_000_000_000
                 )
-                var rejected: [ECGDecodeError] = []
+                var rejected: [DecodeError] = []
                 var complete = false
                 do {
                     for try await bytes in data {
-                        do throws(ECGDecodeError) {
+                        do throws(DecodeError) {
                             let frame = try PolarPMDECGFrame.decode(bytes)
                             assembler.append(frame.microvolts, lastSampleNanos: Int64(frame.timestampNanos))
                         } catch {
@@ -141,7 +141,7 @@ public struct PolarPMDRecorder: Sendable {
 
     struct Collected: Sendable {
         var assembler: WaveformAssembler?
-        var rejected: [ECGDecodeError]
+        var rejected: [DecodeError]
         var intervals: [UInt16] = []
         var contactLost = 0
     }
