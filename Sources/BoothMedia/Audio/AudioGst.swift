@@ -12,7 +12,7 @@ struct GstPointer<T>: @unchecked Sendable {
     var raw: UnsafeMutableRawPointer { UnsafeMutableRawPointer(pointer) }
 }
 
-typealias ElementPointer = GstPointer<GstElement>
+typealias AudioElementPointer = GstPointer<GstElement>
 
 /// Element-by-element construction of audio pipelines (no gst_parse_launch).
 enum AudioGst {
@@ -32,21 +32,21 @@ enum AudioGst {
         "flacparse": "gstreamer1.0-plugins-good",
     ]
 
-    static func make(_ factory: String, _ name: String) throws(StethoscopeError) -> ElementPointer {
+    static func make(_ factory: String, _ name: String) throws(StethoscopeError) -> AudioElementPointer {
         MediaRuntime.initialize()
         guard let element = gst_element_factory_make(factory, name) else {
             throw .missingElement(element: factory, package: packages[factory] ?? "libgstreamer1.0-0")
         }
-        return ElementPointer(element)
+        return AudioElementPointer(element)
     }
 
-    static func capsFilter(_ name: String, _ caps: String) throws(StethoscopeError) -> ElementPointer {
+    static func capsFilter(_ name: String, _ caps: String) throws(StethoscopeError) -> AudioElementPointer {
         let element = try make("capsfilter", name)
         try setCaps(element, "caps", caps)
         return element
     }
 
-    static func setCaps(_ element: ElementPointer, _ property: String, _ caps: String) throws(StethoscopeError) {
+    static func setCaps(_ element: AudioElementPointer, _ property: String, _ caps: String) throws(StethoscopeError) {
         guard let parsed = gst_caps_from_string(caps) else {
             throw .invalidArgument(name: "caps", reason: "GStreamer cannot parse '\(caps)'")
         }
@@ -55,20 +55,20 @@ enum AudioGst {
     }
 
     /// Adds the elements to the bin (which takes ownership) and links them in order.
-    static func addAndLink(_ bin: ElementPointer, _ chain: [ElementPointer]) throws(StethoscopeError) {
+    static func addAndLink(_ bin: AudioElementPointer, _ chain: [AudioElementPointer]) throws(StethoscopeError) {
         for element in chain {
             gst_bin_add(booth_gst_bin(bin.pointer), element.pointer)
         }
         try link(chain)
     }
 
-    static func link(_ chain: [ElementPointer]) throws(StethoscopeError) {
+    static func link(_ chain: [AudioElementPointer]) throws(StethoscopeError) {
         for (from, to) in zip(chain, chain.dropFirst()) where gst_element_link(from.pointer, to.pointer) == 0 {
             throw .linkFailed(from: name(of: from), to: name(of: to))
         }
     }
 
-    static func name(of element: ElementPointer) -> String {
+    static func name(of element: AudioElementPointer) -> String {
         guard
             let text = gst_object_get_name(UnsafeMutableRawPointer(element.raw).assumingMemoryBound(to: GstObject.self))
         else { return "?" }
@@ -77,7 +77,7 @@ enum AudioGst {
     }
 
     /// The pipeline's current running time (clock time minus base time), or nil before PLAYING.
-    static func runningTime(_ pipeline: ElementPointer) -> UInt64? {
+    static func runningTime(_ pipeline: AudioElementPointer) -> UInt64? {
         guard let clock = gst_element_get_clock(pipeline.pointer) else { return nil }
         defer { gst_object_unref(UnsafeMutableRawPointer(clock)) }
         let now = gst_clock_get_time(clock)

@@ -32,7 +32,7 @@ enum AppSinkPull {
     }
 
     /// Pulls one sample, waiting at most `timeout` ns, and copies its bytes out.
-    static func pull(_ sink: ElementPointer, timeout: UInt64) -> Result {
+    static func pull(_ sink: AudioElementPointer, timeout: UInt64) -> Result {
         let appSink = booth_gst_app_sink(sink.pointer)
         guard let sample = gst_app_sink_try_pull_sample(appSink, GstClockTime(timeout)) else {
             // appsink also says "EOS" (and returns at once) while it is not yet PAUSED or PLAYING: only a
@@ -81,7 +81,7 @@ enum AppSinkPull {
 
 /// Pushes float samples into an appsrc.
 enum AppSrcPush {
-    static func push(_ source: ElementPointer, samples: [Float], pts: UInt64, duration: UInt64) -> Bool {
+    static func push(_ source: AudioElementPointer, samples: [Float], pts: UInt64, duration: UInt64) -> Bool {
         let size = samples.count * MemoryLayout<Float>.size
         guard let buffer = gst_buffer_new_allocate(nil, gsize(size), nil) else { return false }
         _ = samples.withUnsafeBytes { gst_buffer_fill(buffer, 0, $0.baseAddress, gsize(size)) }

@@ -8,8 +8,8 @@ final class FLACFileWriter: @unchecked Sendable {
     let path: String
     let sampleRate: Int
     let channels: Int
-    private let pipeline: ElementPointer
-    private let source: ElementPointer
+    private let pipeline: AudioElementPointer
+    private let source: AudioElementPointer
     private var framesWritten: UInt64 = 0
 
     init(path: String, sampleRate: Int, channels: Int) throws(StethoscopeError) {
@@ -22,7 +22,7 @@ final class FLACFileWriter: @unchecked Sendable {
                     ? "." : (path as NSString).deletingLastPathComponent
             )
         else { throw .writeFailed(path: path, detail: "directory does not exist or is not writable") }
-        let pipeline = ElementPointer(gst_pipeline_new("flac-writer"))
+        let pipeline = AudioElementPointer(gst_pipeline_new("flac-writer"))
         let source = try AudioGst.make("appsrc", "pcm")
         try AudioGst.setCaps(
             source,
@@ -90,7 +90,7 @@ public enum FLACFileReader {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw .writeFailed(path: path, detail: "no such readable file")
         }
-        let pipeline = ElementPointer(gst_pipeline_new("flac-reader"))
+        let pipeline = AudioElementPointer(gst_pipeline_new("flac-reader"))
         defer {
             gst_element_set_state(pipeline.pointer, GST_STATE_NULL)
             gst_object_unref(pipeline.raw)
@@ -122,7 +122,7 @@ public enum FLACFileReader {
         throw .timedOut(what: "decoding \(path)", seconds: timeoutSeconds)
     }
 
-    private static func popError(_ pipeline: ElementPointer) -> StethoscopeError? {
+    private static func popError(_ pipeline: AudioElementPointer) -> StethoscopeError? {
         guard let bus = gst_element_get_bus(pipeline.pointer) else { return nil }
         defer { gst_object_unref(UnsafeMutableRawPointer(bus)) }
         guard let message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR) else { return nil }

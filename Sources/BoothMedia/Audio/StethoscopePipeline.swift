@@ -44,13 +44,13 @@ public actor StethoscopePipeline {
     private var stopped = false
 
     struct Graph: Sendable {
-        let pipeline: ElementPointer
-        let source: ElementPointer
-        let highPass: ElementPointer
-        let lowPass: ElementPointer
-        let encoder: ElementPointer
-        let pcmSink: ElementPointer
-        let opusSink: ElementPointer
+        let pipeline: AudioElementPointer
+        let source: AudioElementPointer
+        let highPass: AudioElementPointer
+        let lowPass: AudioElementPointer
+        let encoder: AudioElementPointer
+        let pcmSink: AudioElementPointer
+        let opusSink: AudioElementPointer
     }
 
     public init(configuration: StethoscopeConfiguration) {
@@ -241,7 +241,7 @@ public actor StethoscopePipeline {
     private func build() throws(StethoscopeError) -> Graph {
         MediaRuntime.initialize()
         guard let pipelinePointer = gst_pipeline_new("stethoscope") else { throw .notRunning }
-        let pipeline = ElementPointer(pipelinePointer)
+        let pipeline = AudioElementPointer(pipelinePointer)
         do {
             return try assemble(pipeline)
         } catch {
@@ -250,12 +250,12 @@ public actor StethoscopePipeline {
         }
     }
 
-    private func assemble(_ pipeline: ElementPointer) throws(StethoscopeError) -> Graph {
+    private func assemble(_ pipeline: AudioElementPointer) throws(StethoscopeError) -> Graph {
         let config = configuration
         var deviceCaps = "audio/x-raw"
         if let rate = config.sampleRate { deviceCaps += ",rate=\(rate)" }
         if let channels = config.channels { deviceCaps += ",channels=\(channels)" }
-        let source: ElementPointer
+        let source: AudioElementPointer
         switch config.source {
         case .alsa(let device):
             source = try AudioGst.make("alsasrc", "source")
@@ -343,14 +343,14 @@ public actor StethoscopePipeline {
         )
     }
 
-    private func level(_ name: String) throws(StethoscopeError) -> ElementPointer {
+    private func level(_ name: String) throws(StethoscopeError) -> AudioElementPointer {
         let element = try AudioGst.make("level", name)
         booth_audio_set_uint64(element.raw, "interval", guint64(configuration.levelIntervalMilliseconds) * 1_000_000)
         booth_g_object_set_bool(element.raw, "post-messages", 1)
         return element
     }
 
-    private func filter(_ name: String, mode: String, cutoff: Double) throws(StethoscopeError) -> ElementPointer {
+    private func filter(_ name: String, mode: String, cutoff: Double) throws(StethoscopeError) -> AudioElementPointer {
         let element = try AudioGst.make("audiocheblimit", name)
         booth_gst_util_set_object_arg(element.raw, "mode", mode)
         booth_g_object_set_int(element.raw, "poles", 4)
