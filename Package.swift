@@ -153,9 +153,18 @@ let package = Package(
         .executableTarget(
             name: "boothctl",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB", "BoothRender",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
+                "BoothRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: benchmarks (scripts/bench)
+        .executableTarget(
+            name: "booth-video-bench",
+            dependencies: ["BoothMedia"],
+            path: "scripts/bench/video/Bench",
             swiftSettings: strictSwift
         ),
 
@@ -169,6 +178,11 @@ let package = Package(
             name: "BoothCoreTests",
             dependencies: ["BoothCore", "BoothTesting"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothBlueZTests",
+            dependencies: ["BoothBlueZ", "BoothCore", "CGio"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -9,9 +9,9 @@ import ServiceLifecycle
 
 /// The loopback HTTP/WebSocket listener the kiosk page, the nurse app and `boothctl` talk to.
 ///
-/// - `GET /ws`: the session WebSocket (docs/api/README.md). The upgrade is refused with 403 when the request
-///   carries an `Origin` outside `api.allowed_origins` (a page from another site in the kiosk browser must not
-///   connect) and with 401 when an `Authorization: Bearer` header is present but wrong. Browsers cannot set
+/// - `GET /ws`: the session WebSocket (docs/api/README.md). A connection whose upgrade request carries an
+///   `Origin` outside `api.allowed_origins` (a page from another site in the kiosk browser) is closed with 4403
+///   before anything is exchanged; a wrong `Authorization: Bearer` header gives 4401. Browsers cannot set
 ///   headers, so the token may instead come in the first message (`hello`).
 /// - `GET /healthz`: liveness.
 /// - `GET /`: the sample kiosk page, when `api.serve_web` is on.
@@ -88,24 +88,25 @@ public enum APIServer {
         }
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        // The upgrade is always accepted so that a refusal can carry a close code and a reason (a refused
+        // upgrade only gives the client a bare HTTP 400); a refused connection is closed before anything is read
+        // or sent.
         webSocketRouter.ws(
             "ws",
-            shouldUpgrade: { request, _ in
-                switch guardian.check(request) {
-                case .success: return .upgrade([:])
-                case .failure(let refusal):
-                    hub.logger.warning("session upgrade refused", metadata: ["reason": "\(refusal.code)"])
-                    return .dontUpgrade
-                }
-            },
             onUpgrade: { inbound, outbound, context in
-                let bearer = HandshakeGuard.bearer(context.request)
+                let refusal: HandshakeGuard.Refusal?
+                switch guardian.check(context.request) {
+                case .success: refusal = nil
+                case .failure(let reason):
+                    hub.logger.warning("session connection refused", metadata: ["reason": "\(reason.code)"])
+                    refusal = reason
+                }
                 await SessionConnection(
                     hub: hub,
                     inbound: inbound,
                     outbound: outbound,
-                    preAuthenticated: bearer.map(hub.verifier.verify) ?? false
-                ).run()
+                    preAuthenticated: HandshakeGuard.bearer(context.request) != nil && refusal == nil
+                ).run(refusal: refusal)
             }
         )
         return Application(
@@ -143,6 +144,7 @@ public enum APIServer {
 struct HandshakeGuard: Sendable {
     struct Refusal: Error {
         var status: HTTPResponse.Status
+        var closeCode: Int
         var code: String
         var message: String
         var body: String {
@@ -164,13 +166,21 @@ struct HandshakeGuard: Sendable {
             return .failure(
                 Refusal(
                     status: .forbidden,
+                    closeCode: SessionProtocol.CloseCode.forbiddenOrigin,
                     code: "origin_not_allowed",
                     message: "origin \(origin.prefix(100)) is not in api.allowed_origins"
                 )
             )
         }
         if let token = Self.bearer(request), !verifier.verify(token) {
-            return .failure(Refusal(status: .unauthorized, code: "invalid_token", message: "invalid bearer token"))
+            return .failure(
+                Refusal(
+                    status: .unauthorized,
+                    closeCode: SessionProtocol.CloseCode.unauthorized,
+                    code: "invalid_token",
+                    message: "invalid bearer token"
+                )
+            )
         }
         return .success(())
     }

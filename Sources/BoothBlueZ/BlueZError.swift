@@ -19,6 +19,12 @@ public enum BlueZError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The link was closed (device disconnected or bluetoothd went away) while waiting.
     case linkLost(String)
 
+    /// True for a failed call whose BlueZ error name ends with `suffix` (e.g. `.InProgress`).
+    public func isBlueZError(_ suffix: String) -> Bool {
+        if case .callFailed(_, let name, _) = self { return name.hasSuffix(suffix) }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .busUnavailable(let why): "cannot connect to the D-Bus system bus: \(why)"
@@ -35,5 +41,12 @@ public enum BlueZError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unexpectedReply(let method, let signature): "\(method): unexpected D-Bus reply of type \(signature)"
         case .linkLost(let device): "connection to \(device) lost"
         }
+    }
+}
+
+extension Error {
+    /// True for a BlueZ call failure whose error name ends with `suffix` (e.g. `.InProgress`).
+    func isBlueZError(_ suffix: String) -> Bool {
+        (self as? BlueZError)?.isBlueZError(suffix) ?? false
     }
 }

@@ -51,6 +51,8 @@ public struct ReconnectMachine: Sendable {
         case deviceRemoved
         case connectSucceeded
         case connectFailed
+        /// Scanning could not start (adapter not there yet, bluetoothd busy).
+        case scanFailed
         case disconnected
         case retryTimerFired
         case bluezVanished
@@ -127,6 +129,8 @@ public struct ReconnectMachine: Sendable {
             return [.publishConnected(generation: generation)]
         case (.connectFailed, .connecting(let number)):
             return backOff(number)
+        case (.scanFailed, .waitingForDevice):
+            return backOff(1)
         case (.disconnected, .connected):
             return lose() + backOff(1)
         case (.retryTimerFired, .backingOff(let number)):

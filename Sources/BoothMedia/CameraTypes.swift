@@ -79,6 +79,8 @@ public struct CameraConfiguration: Sendable, Hashable {
     public var stallTimeout: Duration
     /// Waiting for the pipeline to reach PLAYING longer than this fails the start.
     public var startTimeout: Duration
+    /// Ends the source after this many frames (benchmarks and tests; the end is reported as `.endOfStream`).
+    public var sourceFrameLimit: Int?
 
     public init(
         source: CameraSource,
@@ -100,6 +102,7 @@ public struct CameraConfiguration: Sendable, Hashable {
         self.snapshotQuality = snapshotQuality
         self.stallTimeout = stallTimeout
         self.startTimeout = startTimeout
+        self.sourceFrameLimit = nil
     }
 
     /// The preview's size: the source's aspect ratio, at most `previewMaximum`, never larger than the source.

@@ -118,6 +118,9 @@ final class PipelineGraph: @unchecked Sendable {
                 }
             }
             self.source = chain[0]
+            if let limit = configuration.sourceFrameLimit {
+                booth_g_object_set_int(chain[0], "num-buffers", gint(clamping: limit))
+            }
             self.sourceNext = chain[1]
             let convert = try add("videoconvert", "convert")
             chain.append(convert)

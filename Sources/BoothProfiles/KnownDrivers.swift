@@ -7,6 +7,8 @@ public enum KnownDrivers {
         "ble.plx", "ble.bps", "ble.hts", "ble.glucose", "ble.weight",
         // vendor frames (decode kinds cms50/berrymed/jumper/yuwell/viatom-frame)
         "contec.cms50", "berrymed.bci", "jumper.oximeter", "yuwell.oximeter", "viatom.o2",
+        // waveforms (Polar PMD ECG stream, Heart Rate service)
+        "polar.pmd.ecg",
         // media
         "v4l2.uvc", "alsa.capture",
     ]

@@ -11,8 +11,7 @@ struct Boothctl: AsyncParsableCommand {
         abstract: "Diagnose and operate the booth's devices (for technicians).",
         discussion: """
             Every command takes --json for scripts.
-            Planned, not yet in this build: status, devices, scan, pair, forget, measure, camera,
-            usage, logs, report, token.
+            Planned, not yet in this build: status, devices, forget, measure, camera, usage, logs, report.
             """,
         version: BoothVersion.string,
         subcommands: [
@@ -22,6 +21,10 @@ struct Boothctl: AsyncParsableCommand {
             ProfilesCommand.self,
             ECGCommand.self,
             StethoscopeCommand.self,
+            TokenCommand.self,
+            ScanCommand.self,
+            PairCommand.self,
+            GATTCommand.self,
         ]
     )
 }

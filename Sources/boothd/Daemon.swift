@@ -1,6 +1,7 @@
 import ArgumentParser
 import BoothAPI
 import BoothCore
+import BoothMedia
 import BoothService
 import Foundation
 import Logging
@@ -24,6 +25,8 @@ struct Daemon {
             BoothLogHandler(label: label, level: level, style: style, sink: BoothLogHandler.standardError)
         }
         let logger = Logger(label: "boothd")
+        // Health data: files boothd creates (outbox, recordings, snapshots) are never readable by other users.
+        umask(0o027)
         let notifier = SystemdNotifier(environment: environment)
         let startedAt = ContinuousClock.now
         let apiURL = "http://\(config.api.host):\(config.api.port)"
@@ -66,6 +69,27 @@ struct Daemon {
                 logger.error("sd_notify READY failed", metadata: ["error": "\(error)"])
             }
         }
+        var deviceServices: [any Service] = []
+        if Self.shouldSimulate(config.simulator.mode) {
+            let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
+            logger.notice("no real devices configured here: running the built-in simulator")
+            deviceServices.append(
+                DeviceSupervisor(
+                    devices: Simulator.devices(interval: interval),
+                    sink: outbox,
+                    registry: devices,
+                    logger: Logger(label: "boothd.supervisor")
+                )
+            )
+            if config.simulator.camera {
+                let camera = SimulatedCamera.make(
+                    pattern: .ball,
+                    mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
+                    logger: Logger(label: "boothd.camera.simulated")
+                )
+                deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
+            }
+        }
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),
@@ -73,7 +97,9 @@ struct Daemon {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: apiServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
+                services: (apiServices + deviceServices).map {
+                    ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+                } + [
                     .init(service: watchdog),
                     .init(
                         service: OutboxMaintenance(
@@ -89,5 +115,20 @@ struct Daemon {
         )
         try await group.run()
         logger.notice("boothd stopped")
+    }
+
+    /// `auto` simulates when this machine offers no device transport at all (no Bluetooth adapter, no camera):
+    /// a development machine or CI. A booth with hardware runs its real devices.
+    static func shouldSimulate(_ mode: BoothConfig.SimulatorMode) -> Bool {
+        switch mode {
+        case .on: return true
+        case .off: return false
+        case .auto:
+            let adapters = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/bluetooth")) ?? []
+            let cameras = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).filter {
+                $0.hasPrefix("video")
+            }
+            return adapters.isEmpty && cameras.isEmpty
+        }
     }
 }

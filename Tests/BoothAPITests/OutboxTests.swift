@@ -163,16 +163,16 @@ func openOutbox(_ directory: String, clock: TestClock) -> Outbox {
         let clock = TestClock()
         let outbox = openOutbox(temporaryDirectory(), clock: clock)
         let stream = outbox.subscribe()
-        // Buffer is 8: 20 events make the stream drop the newest 12, which are then read from the outbox.
+        // Buffer is 8: 20 events make the stream drop the oldest 12, which are then read from the outbox.
         for index in 1...20 { try await outbox.record(reading("s\(index)", at: clock.now)) }
         var seen: [Int64] = []
         for await event in stream {
             seen.append(event.id)
             if seen.count == 8 { break }
         }
-        #expect(seen == Array(1...8))
-        let rest = try await outbox.events(after: 8)
-        #expect(rest.map(\.id) == Array(9...20))
+        #expect(seen == Array(13...20))
+        let missing = try await outbox.events(after: 0, limit: 12)
+        #expect(missing.map(\.id) == Array(1...12))
     }
 
     @Test func purgeRemovesOnlyDeliveredOldDataAndLogsIt() async throws {

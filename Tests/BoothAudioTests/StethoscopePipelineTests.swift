@@ -63,19 +63,15 @@ struct StethoscopePipelineTests {
         )
         try await pipeline.start()
         var times: [Double] = []
-        var firstArrival: ContinuousClock.Instant?
         for await event in pipeline.events {
             if case .level(let level) = event, level.stage == .input {
                 times.append(level.time)
-                firstArrival = firstArrival ?? .now
                 #expect(abs(level.maxRMSDB - (-9.03)) < 0.5, "0.5 full-scale sine is -9.03 dBFS RMS")
             }
             if times.count == 16 { break }
         }
-        let wall = try #require(firstArrival).duration(to: .now)
         await pipeline.stop()
-        // 15 intervals of 100 ms of a live source: ~1.5 s of wall time.
-        #expect(wall > .milliseconds(1200) && wall < .milliseconds(1900), "16 levels took \(wall)")
+        // Stream time, not wall time: a loaded machine may deliver the messages in bursts.
         let gaps = zip(times, times.dropFirst()).map { $1 - $0 }
         #expect(gaps.allSatisfy { abs($0 - 0.1) < 0.005 }, "gaps \(gaps)")
     }

@@ -129,3 +129,29 @@ import Testing
         #expect(text == #"{"a\"b":"line\n\u0001\\"}"#)
     }
 }
+
+/// Every valid vector through the whole chain: registry → Measurement → FHIR JSON and decode JSON that parse.
+@Suite struct ProjectionChainTests {
+    @Test(arguments: try LooseVector.all().filter { !$0.isInvalid })
+    func everyVectorProjects(_ vector: LooseVector) throws {
+        let kind = try #require(PublicVectorTests.kind(vector.profile))
+        let reading = try #require(try DecoderRegistry.decode(kind, vector.bytes))
+        let cli = try JSONSerialization.jsonObject(with: Data(reading.json(kind: kind).rendered().utf8))
+        #expect((cli as? [String: Any])?["profile"] as? String == reading.profile)
+        guard let measurement = reading.measurement(FHIRObservationTests.context, raw: vector.bytes) else {
+            #expect(reading.kind == nil && reading.values.isEmpty)
+            return
+        }
+        #expect(measurement.values == reading.values && measurement.raw == vector.bytes)
+        #expect(measurement.device == FHIRObservationTests.context.device)
+        let observations = FHIRObservation.json(measurement, deviceReference: "Device/x")
+        #expect(!observations.isEmpty)
+        for text in observations {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            #expect(object["resourceType"] as? String == "Observation")
+            // Exactly one of a value or a reason (components carry their own for blood pressure).
+            let hasValue = object["valueQuantity"] != nil || object["component"] != nil
+            #expect(hasValue != (object["dataAbsentReason"] != nil), "\(vector): \(text)")
+        }
+    }
+}

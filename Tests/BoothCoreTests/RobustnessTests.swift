@@ -126,3 +126,39 @@ struct SplitMix: RandomNumberGenerator {
         return value ^ (value >> 31)
     }
 }
+
+@Suite struct ByteStreamDecoderTests {
+    @Test func cms50StreamDripFedYieldsReadingsAndReportsGarbage() throws {
+        var decoder = try #require(ByteStreamDecoder(kind: "cms50"))
+        let frame = try #require(Hex.bytes("8732054862"))
+        let stream = [0x01, 0x02] + frame + [0x80, 0x00] + frame
+        var outputs: [ByteStreamDecoder.Output] = []
+        for byte in stream { outputs += decoder.push([byte]) }
+        outputs += decoder.finish()
+        let readings = outputs.compactMap { output -> DecodedReading? in
+            if case .reading(let reading, _) = output { reading } else { nil }
+        }
+        #expect(readings.count == 2)
+        #expect(readings.first?.value(.spo2)?.number == DecimalNumber(98))
+        #expect(readings.first?.value(.pulseOximetryPulseRate)?.number == DecimalNumber(72))
+        let garbage = outputs.flatMap { output -> [UInt8] in
+            if case .garbage(let bytes) = output { bytes } else { [] }
+        }
+        #expect(garbage == [0x01, 0x02, 0x80, 0x00])
+        #expect(ByteStreamDecoder(kind: "2A35") == nil)
+    }
+
+    @Test func viatomStreamSkipsAFrameWithABadCRC() throws {
+        var decoder = try #require(ByteStreamDecoder(kind: "viatom-frame"))
+        let good = try #require(Hex.bytes("5500ff00000d00624200000000006100920a01002f"))
+        var bad = good
+        bad[8] ^= 0x01
+        let outputs = decoder.push(bad + good)
+        let readings = outputs.filter { if case .reading = $0 { true } else { false } }
+        #expect(readings.count == 1)
+        let garbageCount = outputs.reduce(0) { count, output in
+            if case .garbage(let bytes) = output { count + bytes.count } else { count }
+        }
+        #expect(garbageCount == bad.count)
+    }
+}

@@ -1,8 +1,8 @@
 // libFuzzer entry point over every BoothCore decoder and the stream framer. Built by scripts/fuzz/run.sh together
 // with the BoothCore sources (one module), never by SwiftPM, so normal builds do not link the fuzzer runtime.
 //
-// Input layout: byte 0 selects the target (decoders in DecoderRegistry order, then the framers), the rest is
-// the payload. Any trap (bounds, overflow, ASan) is a finding; decoders must only ever throw DecodeError.
+// Input layout: byte 0 selects the target (decoders in DecoderRegistry order, then the stream kinds through
+// ByteStreamDecoder = framer + decoder), the rest is the payload; scripts/fuzz/make-corpus.py writes the seeds. Any trap (bounds, overflow, ASan) is a finding; decoders must only ever throw DecodeError.
 
 /// decode → encode → decode must give the same value for every type that has an encoder.
 func roundTrip<D: PayloadDecoder & Equatable>(_ type: D.Type, _ bytes: [UInt8], _ encode: (D) throws -> [UInt8]) {
@@ -62,25 +62,26 @@ func fuzzOne(_ data: [UInt8]) {
     // Framer: the payload is cut into chunks whose sizes come from the payload itself; every byte must come
     // out exactly once, as part of a frame or as garbage, in order.
     let kind = framerKinds[target - entries.count]
-    guard let spec = StreamFraming.spec(forKind: kind) else { fatalError("no framing for \(kind)") }
-    var framer = StreamFramer(spec, maxBuffer: 512)
+    guard var decoder = ByteStreamDecoder(kind: kind, maxBuffer: 512) else { fatalError("no stream decoder for \(kind)") }
     var output: [UInt8] = []
+    func collect(_ outputs: [ByteStreamDecoder.Output]) {
+        for item in outputs {
+            switch item {
+            case .reading(_, let raw): output += raw
+            case .rejected(let raw, _): output += raw
+            case .garbage(let bytes): output += bytes
+            }
+        }
+    }
     var position = 0
     while position < payload.count {
         let size = Int(payload[position] % 9) + 1
         let end = min(payload.count, position + size)
-        for event in framer.push(payload[position..<end]) {
-            switch event {
-            case .frame(let frame):
-                output += frame
-                _ = try? DecoderRegistry.decode(kind, frame)
-            case .garbage(let bytes): output += bytes
-            }
-        }
+        collect(decoder.push(payload[position..<end]))
         position = end
     }
-    for case .garbage(let bytes) in framer.finish() { output += bytes }
-    guard output == payload else { fatalError("framer \(kind) lost or reordered bytes") }
+    collect(decoder.finish())
+    guard output == payload else { fatalError("stream \(kind) lost or reordered bytes") }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

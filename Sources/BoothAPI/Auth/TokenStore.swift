@@ -2,6 +2,10 @@ import BoothService
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why the token file could not be read or written.
 public struct TokenError: Error, Sendable, CustomStringConvertible {
     public var path: String
@@ -65,13 +69,9 @@ public enum TokenFile {
                 // A missing group is not fatal: root (boothd) can still read the token; doctor reports it.
                 try? FileManager.default.setAttributes([.groupOwnerAccountName: group], ofItemAtPath: temporary)
             }
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(
-                    URL(fileURLWithPath: path),
-                    withItemAt: URL(fileURLWithPath: temporary)
-                )
-            } else {
-                try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            // rename(2) replaces the old file atomically.
+            guard rename(temporary, path) == 0 else {
+                throw TokenError(path: path, reason: "cannot be replaced (errno \(errno))")
             }
         } catch let error as TokenError {
             throw error

@@ -71,7 +71,13 @@ struct SessionConnection {
         let closed = Mutex(false)
     }
 
-    func run() async {
+    func run(refusal: HandshakeGuard.Refusal?) async {
+        if let refusal {
+            await close(refusal.closeCode, refusal.message)
+            // Drain until the client acknowledges the close; nothing it sends is looked at.
+            do { for try await _ in inbound {} } catch {}
+            return
+        }
         guard hub.reserve() else {
             hub.logger.warning("session client refused: too many clients", metadata: ["max": "\(hub.maxClients)"])
             await close(SessionProtocol.CloseCode.tooManyClients, "too many clients (max \(hub.maxClients))")
@@ -422,33 +428,37 @@ struct SessionConnection {
     }
 }
 
-/// Token bucket: `perSecond` messages per second with a burst of twice that. A client that keeps going
-/// after being refused `perSecond * 10` times in a row is a flood.
+/// Token bucket: `perSecond` messages per second with a burst of twice that. A client refused more than
+/// `2 × perSecond` times within one second is a flood and is disconnected.
 struct RateLimiter {
     let perSecond: Double
     var tokens: Double
     var last = ContinuousClock.now
-    var refusedInARow = 0
+    var windowStart = ContinuousClock.now
+    var refusedInWindow = 0
 
     init(perSecond: Int) {
         self.perSecond = Double(perSecond)
         self.tokens = Double(perSecond * 2)
     }
 
-    var exhausted: Bool { Double(refusedInARow) > perSecond * 10 }
+    var exhausted: Bool { Double(refusedInWindow) > perSecond * 2 }
 
     mutating func allow() -> Bool {
         let now = ContinuousClock.now
         let elapsed = now - last
         last = now
+        if now - windowStart > .seconds(1) {
+            windowStart = now
+            refusedInWindow = 0
+        }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         tokens = min(perSecond * 2, tokens + seconds * perSecond)
         guard tokens >= 1 else {
-            refusedInARow += 1
+            refusedInWindow += 1
             return false
         }
         tokens -= 1
-        refusedInARow = 0
         return true
     }
 }

@@ -10,6 +10,7 @@ public enum SessionProtocol {
     public enum CloseCode {
         public static let badHello = 4400
         public static let unauthorized = 4401
+        public static let forbiddenOrigin = 4403
         public static let helloTimeout = 4408
         public static let flood = 1008
         public static let tooManyClients = 1013

@@ -32,6 +32,7 @@ public enum DecoderRegistry {
         entry("2A35", "Blood Pressure Measurement", BloodPressureMeasurement.self),
         entry("2A36", "Intermediate Cuff Pressure", IntermediateCuffPressure.self),
         entry("2A1C", "Temperature Measurement", TemperatureMeasurement.self),
+        entry("2A1E", "Intermediate Temperature (Temperature Measurement layout)", TemperatureMeasurement.self),
         entry("2A18", "Glucose Measurement", GlucoseMeasurement.self),
         entry("2A34", "Glucose Measurement Context", GlucoseMeasurementContext.self),
         entry("2A9D", "Weight Measurement", WeightMeasurement.self),

@@ -14,6 +14,14 @@ public struct StoredEvent: Sendable, Hashable {
     public var createdAtMicros: Int64
     /// The event's `data` object as JSON text.
     public var payload: String
+
+    public init(id: Int64, type: String, sessionID: String?, createdAtMicros: Int64, payload: String) {
+        self.id = id
+        self.type = type
+        self.sessionID = sessionID
+        self.createdAtMicros = createdAtMicros
+        self.payload = payload
+    }
 }
 
 /// What one retention purge removed (also written to the `purge_log` table).
@@ -340,12 +348,13 @@ public final class Outbox: MeasurementSink, Sendable {
     }
 
     /// Follows new events as they are committed. When the subscriber falls more than `subscriberBuffer` events
-    /// behind, newer events are dropped from its stream; it sees a gap in ids and reads them back with
-    /// `events(after:)`. Memory stays bounded whatever the subscriber does.
+    /// behind, the oldest are dropped from its stream (the newest are kept, so the subscriber always learns how
+    /// far the outbox has gone): it sees a gap in ids and reads the missing ones back with `events(after:)`.
+    /// Memory stays bounded whatever the subscriber does.
     public func subscribe() -> AsyncStream<StoredEvent> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: StoredEvent.self,
-            bufferingPolicy: .bufferingOldest(subscriberBuffer)
+            bufferingPolicy: .bufferingNewest(subscriberBuffer)
         )
         let key = state.withLock { state in
             let key = state.nextSubscriber

@@ -7,10 +7,13 @@ public final class SimulatedGATTPeripheral: GATTLink {
     /// A characteristic that notifies: every `interval`, `produce` is asked for the next value.
     public struct Emitter: Sendable {
         public var interval: Duration
+        /// Delay before the first value (a device measures soon after it connects).
+        public var firstAfter: Duration
         public var produce: @Sendable () -> [UInt8]
 
-        public init(interval: Duration, produce: @escaping @Sendable () -> [UInt8]) {
+        public init(interval: Duration, firstAfter: Duration? = nil, produce: @escaping @Sendable () -> [UInt8]) {
             self.interval = interval
+            self.firstAfter = firstAfter ?? interval
             self.produce = produce
         }
     }
@@ -46,12 +49,14 @@ public final class SimulatedGATTPeripheral: GATTLink {
         }
         return AsyncThrowingStream { continuation in
             let task = Task {
+                var delay = emitter.firstAfter
                 while !Task.isCancelled {
                     do {
-                        try await Task.sleep(for: emitter.interval)
+                        try await Task.sleep(for: delay)
                     } catch {
                         break
                     }
+                    delay = emitter.interval
                     continuation.yield(emitter.produce())
                 }
                 continuation.finish()

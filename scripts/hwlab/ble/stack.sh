@@ -12,10 +12,22 @@ ble_wait_dbus_name() {
     done
 }
 
+ble_has_adapter() {
+    dbus-send --system --print-reply --dest=org.bluez "/org/bluez/$1" org.freedesktop.DBus.Properties.Get \
+        string:org.bluez.Adapter1 string:Address >/dev/null 2>&1
+}
+
+# Starts bluetoothd and waits until it shows both adapters.
 ble_start_bluetoothd() {
     /usr/libexec/bluetooth/bluetoothd -n ${BLE_BLUETOOTHD_DEBUG:+-d} >>"$HWLAB_OUT/bluetoothd.log" 2>&1 &
     BLE_BLUETOOTHD_PID=$!
-    ble_wait_dbus_name org.bluez 20
+    ble_wait_dbus_name org.bluez 20 || return 1
+    local round
+    for round in $(seq 50); do
+        ble_has_adapter hci0 && ble_has_adapter hci1 && return 0
+        sleep 0.5
+    done
+    return 1
 }
 
 ble_stop_bluetoothd() {
@@ -26,8 +38,33 @@ ble_stop_bluetoothd() {
 mkdir -p /run/dbus /var/lib/bluetooth "$HWLAB_OUT"
 modprobe hci_vhci || { echo "ble stack: no hci_vhci module"; exit 1; }
 dbus-daemon --system --fork --nopidfile || { echo "ble stack: dbus-daemon failed"; exit 1; }
-btvirt -l2 -L >"$HWLAB_OUT/btvirt.log" 2>&1 &
-for _ in $(seq 50); do [ -e /sys/class/bluetooth/hci1 ] && break; sleep 0.1; done
-[ -e /sys/class/bluetooth/hci1 ] || { echo "ble stack: btvirt made no hci1"; exit 1; }
-ble_start_bluetoothd || { echo "ble stack: bluetoothd did not come up"; exit 1; }
+# Controllers that finished their HCI setup are in the kernel's management index list (what `btmgmt info` shows).
+ble_controllers_ready() {
+    local listing
+    listing=$(timeout 5 btmgmt info 2>/dev/null)
+    echo "$listing" | grep -q '^hci0:' && echo "$listing" | grep -q '^hci1:'
+}
+
+# The first HCI setup of a fresh virtual controller sometimes times out in this guest (kernel: "Opcode 0x0c03
+# failed: -110"); such a controller never reaches the management interface, so start the controllers again.
+for attempt in 1 2 3 4; do
+    resets_failed=$(dmesg | grep -c 'Opcode 0x0c03 failed')
+    btvirt -l2 -L >>"$HWLAB_OUT/btvirt.log" 2>&1 &
+    BLE_BTVIRT_PID=$!
+    ready=no
+    for round in $(seq 60); do
+        if ble_controllers_ready; then ready=yes; break; fi
+        [ "$(dmesg | grep -c 'Opcode 0x0c03 failed')" -gt "$resets_failed" ] && break
+        # No setup failure within the kernel's 10 s init timeout: the controllers are usable.
+        if [ "$round" -ge 45 ] && [ -e /sys/class/bluetooth/hci1 ]; then ready=yes; break; fi
+        sleep 0.3
+    done
+    [ "$ready" = yes ] && break
+    echo "ble stack: attempt $attempt: a virtual controller failed its setup, starting them again"
+    kill "$BLE_BTVIRT_PID" 2>/dev/null
+    wait "$BLE_BTVIRT_PID" 2>/dev/null
+    for _ in $(seq 50); do [ -e /sys/class/bluetooth/hci0 ] || break; sleep 0.1; done
+    [ "$attempt" -lt 4 ] || { echo "ble stack: giving up on btvirt"; exit 1; }
+done
+ble_start_bluetoothd || { echo "ble stack: bluetoothd did not show both adapters"; exit 1; }
 echo "ble stack: up at $(ble_uptime) s"

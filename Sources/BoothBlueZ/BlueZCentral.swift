@@ -1,0 +1,567 @@
+import BoothCore
+import Foundation
+import Synchronization
+
+/// Something that changed in BlueZ's world.
+public enum BlueZEvent: Sendable, Equatable {
+    case bluezAppeared
+    case bluezVanished
+    case adapterChanged(BlueZAdapterInfo)
+    case adapterRemoved(path: String)
+    /// A device object appeared or its properties changed (advertisement, connection state...).
+    case deviceChanged(BlueZDeviceInfo)
+    case deviceRemoved(path: String)
+}
+
+/// boothd's client of bluetoothd: one system bus connection on its own GLib thread, a mirror of BlueZ's objects,
+/// and the operations the device drivers need. Signal subscriptions are fixed (four, made once); notifications of
+/// every characteristic are routed from the one PropertiesChanged subscription, so reconnecting never adds
+/// D-Bus matches and a stream's callback cannot be registered twice.
+public final class BlueZCentral: Sendable {
+    private let bus: GDBusBus
+    private let state = Mutex(State())
+
+    private struct NotificationSink {
+        var device: String
+        var continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
+    }
+
+    private struct State {
+        var tree = BlueZObjectTree()
+        var bluezPresent = false
+        var listeners: [UInt64: AsyncStream<BlueZEvent>.Continuation] = [:]
+        /// characteristic path → stream id → sink
+        var sinks: [String: [UInt64: NotificationSink]] = [:]
+        var nextID: UInt64 = 0
+        var counters: [String: BLEUsageCounters] = [:]
+        var agentRegistration: UInt32?
+    }
+
+    private init(bus: GDBusBus) {
+        self.bus = bus
+    }
+
+    /// Connects to the system bus and loads BlueZ's objects (if bluetoothd runs; it may start later).
+    public static func connect() async throws(BlueZError) -> BlueZCentral {
+        let central = BlueZCentral(bus: try await GDBusBus.system())
+        await central.subscribeSignals()
+        try? await central.reload()
+        return central
+    }
+
+    /// Ends every stream and the bus connection.
+    public func close() {
+        let (listeners, sinks) = state.withLock { state in
+            defer {
+                state.listeners = [:]
+                state.sinks = [:]
+            }
+            return (Array(state.listeners.values), state.sinks.values.flatMap(\.values))
+        }
+        for listener in listeners { listener.finish() }
+        for sink in sinks { sink.continuation.finish(throwing: BlueZError.linkLost(sink.device)) }
+        bus.close()
+    }
+
+    // MARK: observing
+
+    /// A snapshot of BlueZ's objects as last seen.
+    public var objects: BlueZObjectTree { state.withLock { $0.tree } }
+    public var isBlueZRunning: Bool { state.withLock { $0.bluezPresent } }
+    /// D-Bus signal subscriptions held (constant: 4 once connected).
+    public var signalSubscriptionCount: Int { bus.subscriptionCount }
+    /// Notification streams open, all characteristics together.
+    public var notificationStreamCount: Int { state.withLock { $0.sinks.values.reduce(0) { $0 + $1.count } } }
+    /// Connects and measurements seen per device id, since this central started.
+    public var usage: [String: BLEUsageCounters] { state.withLock { $0.counters } }
+
+    /// Every change from now on. The stream ends when the consumer stops iterating or the central closes.
+    public func events() -> AsyncStream<BlueZEvent> {
+        let (stream, continuation) = AsyncStream<BlueZEvent>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        let id = state.withLock { state in
+            state.nextID += 1
+            state.listeners[state.nextID] = continuation
+            return state.nextID
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.listeners.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Waits until `condition` on the object tree is true (returns), false (throws `failure`) or time runs out.
+    public func wait(
+        for what: String,
+        timeout: Double,
+        failure: BlueZError? = nil,
+        _ condition: @escaping @Sendable (BlueZObjectTree, Bool) -> Bool?
+    ) async throws {
+        let stream = events()
+        if let verdict = state.withLock({ condition($0.tree, $0.bluezPresent) }) {
+            if verdict { return }
+            throw failure ?? BlueZError.linkLost(what)
+        }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in stream {
+                    if let verdict = self.state.withLock({ condition($0.tree, $0.bluezPresent) }) { return verdict }
+                }
+                return false
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(timeout))
+                throw BlueZError.timeout(what, seconds: timeout)
+            }
+            defer { group.cancelAll() }
+            guard let verdict = try await group.next() else { return }
+            if !verdict { throw failure ?? BlueZError.linkLost(what) }
+        }
+    }
+
+    // MARK: adapters
+
+    /// The adapter to use: `preferred` (e.g. `hci0`) or the first powered one, else the first one.
+    /// Throws a clear error when bluetoothd or the adapter is missing, blocked, or (unless `powerOn`) off.
+    public func adapter(preferred: String? = nil, powerOn: Bool = true) async throws -> BlueZAdapterInfo {
+        if !isBlueZRunning { try? await reload() }
+        guard isBlueZRunning else { throw BlueZError.bluetoothdNotRunning }
+        let adapters = objects.adapters()
+        let chosen: BlueZAdapterInfo?
+        if let preferred {
+            chosen = adapters.first {
+                $0.name == preferred || $0.address.caseInsensitiveCompare(preferred) == .orderedSame
+            }
+        } else {
+            chosen = adapters.first(where: \.powered) ?? adapters.first
+        }
+        guard let adapter = chosen else { throw BlueZError.adapterAbsent(wanted: preferred) }
+        if adapter.powered { return adapter }
+        if RFKill.isBluetoothBlocked(adapter: adapter.name) { throw BlueZError.adapterBlocked(adapter.name) }
+        guard powerOn else { throw BlueZError.adapterOff(adapter.name) }
+        do {
+            try await setProperty(adapter.path, BlueZName.adapter, "Powered", .boolean(true))
+        } catch {
+            if error.isBlueZError(".Blocked") || error.isBlueZError(".Busy") {
+                throw BlueZError.adapterBlocked(adapter.name)
+            }
+            throw error
+        }
+        let path = adapter.path
+        try await wait(for: "powering \(adapter.name) on", timeout: 10, failure: .adapterOff(adapter.name)) {
+            tree,
+            running in
+            guard running else { return false }
+            return tree.adapters().first { $0.path == path }?.powered == true ? true : nil
+        }
+        return objects.adapters().first { $0.path == path } ?? adapter
+    }
+
+    // MARK: discovery
+
+    public func startDiscovery(adapter: String, filter: BLEDiscoveryFilter) async throws {
+        let path = "/org/bluez/\(adapter)"
+        _ = try await bus.call(
+            BlueZName.service,
+            path,
+            BlueZName.adapter,
+            "SetDiscoveryFilter",
+            .tuple([filter.bluezArgument])
+        )
+        do {
+            _ = try await bus.call(BlueZName.service, path, BlueZName.adapter, "StartDiscovery")
+        } catch {
+            // InProgress: this client already scans on this adapter, and the filter above applies to it.
+            guard error.isBlueZError(".InProgress") else { throw error }
+        }
+    }
+
+    public func stopDiscovery(adapter: String) async {
+        _ = try? await bus.call(BlueZName.service, "/org/bluez/\(adapter)", BlueZName.adapter, "StopDiscovery")
+    }
+
+    /// Devices matching `filter` as they are seen (first sighting and every later update), while scanning.
+    /// Scanning stops when the consumer stops iterating.
+    public func scan(adapter: String, filter: BLEDiscoveryFilter) async throws -> AsyncStream<BlueZDeviceInfo> {
+        let events = events()
+        try await startDiscovery(adapter: adapter, filter: filter)
+        let known = objects.devices(adapter: adapter).filter(filter.matches)
+        let (stream, continuation) = AsyncStream<BlueZDeviceInfo>.makeStream()
+        let pump = Task {
+            for device in known { continuation.yield(device) }
+            for await event in events {
+                if case .deviceChanged(let device) = event, device.adapter == adapter, filter.matches(device) {
+                    continuation.yield(device)
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { [weak self] _ in
+            pump.cancel()
+            guard let self else { return }
+            Task { await self.stopDiscovery(adapter: adapter) }
+        }
+        return stream
+    }
+
+    // MARK: devices
+
+    /// Connects and waits for GATT services to be resolved.
+    public func connect(device path: String, timeout: Double) async throws {
+        let address = BlueZPath(path)?.deviceAddress ?? path
+        if objects.device(path)?.servicesResolved == true { return }
+        do {
+            _ = try await bus.call(BlueZName.service, path, BlueZName.device, "Connect", timeout: timeout)
+            try await wait(for: "resolving services of \(address)", timeout: timeout) { tree, running in
+                guard running, let device = tree.device(path) else { return false }
+                if device.servicesResolved { return true }
+                return nil
+            }
+        } catch {
+            // Abandon the attempt in bluetoothd too, or it keeps trying and blocks the next one.
+            _ = try? await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 5)
+            throw error
+        }
+        state.withLock { $0.counters[BlueZCentral.deviceID(path), default: BLEUsageCounters()].connects += 1 }
+    }
+
+    public func disconnect(device path: String) async throws {
+        _ = try await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 10)
+    }
+
+    /// Pairs (bonds) with the device through boothd's agent, then marks it trusted so it may reconnect by itself.
+    public func pair(device path: String, timeout: Double = 60) async throws {
+        try await registerAgent()
+        if objects.device(path)?.paired != true {
+            do {
+                _ = try await bus.call(BlueZName.service, path, BlueZName.device, "Pair", timeout: timeout)
+            } catch {
+                // AlreadyExists: bonded already.
+                guard error.isBlueZError(".AlreadyExists") else { throw error }
+            }
+        }
+        try await setProperty(path, BlueZName.device, "Trusted", .boolean(true))
+    }
+
+    /// Forgets the device (bond and cached services).
+    public func remove(device path: String) async throws {
+        guard let parsed = BlueZPath(path) else { throw BlueZError.deviceNotFound(path) }
+        _ = try await bus.call(
+            BlueZName.service,
+            "/org/bluez/\(parsed.adapter)",
+            BlueZName.adapter,
+            "RemoveDevice",
+            .tuple([.objectPath(path)])
+        )
+    }
+
+    /// A GATTLink for a connected device.
+    public func link(device path: String) -> BlueZGATTLink {
+        BlueZGATTLink(central: self, devicePath: path)
+    }
+
+    // MARK: characteristics
+
+    func readValue(_ path: String) async throws -> [UInt8] {
+        let reply = try await bus.call(
+            BlueZName.service,
+            path,
+            BlueZName.gattCharacteristic,
+            "ReadValue",
+            .tuple([.dictionary([:])])
+        )
+        guard let bytes = reply.tupleMembers?.first?.bytes else {
+            throw BlueZError.unexpectedReply(method: "ReadValue", signature: reply.signature)
+        }
+        return bytes
+    }
+
+    func writeValue(_ path: String, _ value: [UInt8], withResponse: Bool) async throws {
+        let options: DBusValue = .dictionary(["type": .string(withResponse ? "request" : "command")])
+        _ = try await bus.call(
+            BlueZName.service,
+            path,
+            BlueZName.gattCharacteristic,
+            "WriteValue",
+            .tuple([.bytes(value), options])
+        )
+    }
+
+    /// Opens a notification stream for a characteristic; StartNotify is sent for the first stream of a path
+    /// and StopNotify when its last stream ends. Streams end with `linkLost` when the device disconnects.
+    func notifications(_ path: String, device: String) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+        guard objects.device(device)?.connected == true else {
+            throw BlueZError.notConnected(BlueZPath(device)?.deviceAddress ?? device)
+        }
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream(
+            bufferingPolicy: .bufferingNewest(1024)
+        )
+        let (id, first) = state.withLock { state in
+            state.nextID += 1
+            let first = state.sinks[path, default: [:]].isEmpty
+            state.sinks[path, default: [:]][state.nextID] = NotificationSink(device: device, continuation: continuation)
+            return (state.nextID, first)
+        }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            let last = self.state.withLock { state -> Bool in
+                guard state.sinks[path]?.removeValue(forKey: id) != nil else { return false }
+                if state.sinks[path]?.isEmpty ?? false {
+                    state.sinks[path] = nil
+                    return true
+                }
+                return false
+            }
+            if last, self.objects.device(device)?.connected == true {
+                Task {
+                    _ = try? await self.bus.call(BlueZName.service, path, BlueZName.gattCharacteristic, "StopNotify")
+                }
+            }
+        }
+        if first {
+            do {
+                _ = try await bus.call(BlueZName.service, path, BlueZName.gattCharacteristic, "StartNotify")
+            } catch {
+                // InProgress: already notifying for this client.
+                if !error.isBlueZError(".InProgress") {
+                    continuation.finish(throwing: error)
+                    throw error
+                }
+            }
+        }
+        return stream
+    }
+
+    // MARK: internals
+
+    static func deviceID(_ devicePath: String) -> String {
+        "ble:" + (BlueZPath(devicePath)?.deviceAddress ?? devicePath)
+    }
+
+    private func setProperty(_ path: String, _ interface: String, _ name: String, _ value: DBusValue) async throws {
+        _ = try await bus.call(
+            BlueZName.service,
+            path,
+            BlueZName.properties,
+            "Set",
+            .tuple([.string(interface), .string(name), .variant(value)])
+        )
+    }
+
+    private func reload() async throws {
+        // The tree is replaced on the loop thread, in order with the signals, so none is lost or applied twice.
+        let loaded = Mutex<Result<(Bool, BlueZObjectTree), BlueZError>?>(nil)
+        _ = try await bus.call(BlueZName.service, "/", BlueZName.objectManager, "GetManagedObjects", timeout: 10) {
+            [weak self] reply in
+            guard let self else { return }
+            var tree = BlueZObjectTree()
+            do throws(BlueZError) {
+                try tree.load(managedObjects: reply)
+            } catch {
+                loaded.withLock { $0 = .failure(error) }
+                return
+            }
+            let wasPresent = self.state.withLock { state in
+                defer {
+                    state.tree = tree
+                    state.bluezPresent = true
+                }
+                return state.bluezPresent
+            }
+            loaded.withLock { $0 = .success((wasPresent, tree)) }
+        }
+        guard let result = loaded.withLock({ $0 }) else { return }
+        let (wasPresent, tree) = try result.get()
+        if !wasPresent { broadcast(.bluezAppeared) }
+        for adapter in tree.adapters() { broadcast(.adapterChanged(adapter)) }
+        for device in tree.devices() { broadcast(.deviceChanged(device)) }
+    }
+
+    private func broadcast(_ event: BlueZEvent) {
+        for listener in state.withLock({ Array($0.listeners.values) }) { listener.yield(event) }
+    }
+
+    private func subscribeSignals() async {
+        _ = await bus.subscribe(
+            sender: "org.freedesktop.DBus",
+            interface: "org.freedesktop.DBus",
+            member: "NameOwnerChanged",
+            path: "/org/freedesktop/DBus",
+            arg0: BlueZName.service
+        ) { [weak self] signal in
+            guard let self, let members = signal.body.tupleMembers, members.count == 3 else { return }
+            if members[2].string?.isEmpty == false {
+                Task { try? await self.reload() }
+            } else {
+                self.bluezVanished()
+            }
+        }
+        _ = await bus.subscribe(
+            sender: BlueZName.service,
+            interface: BlueZName.objectManager,
+            member: "InterfacesAdded"
+        ) { [weak self] signal in
+            guard let self, let path = signal.body.tupleMembers?.first?.string else { return }
+            let (adapter, device) = self.state.withLock { state in
+                try? state.tree.interfacesAdded(signal.body)
+                return (state.tree.adapters().first { $0.path == path }, state.tree.device(path))
+            }
+            if let adapter { self.broadcast(.adapterChanged(adapter)) }
+            if let device { self.broadcast(.deviceChanged(device)) }
+        }
+        _ = await bus.subscribe(
+            sender: BlueZName.service,
+            interface: BlueZName.objectManager,
+            member: "InterfacesRemoved"
+        ) { [weak self] signal in
+            guard let self else { return }
+            let (gone, wasAdapter, wasDevice) = self.state.withLock { state -> (String?, Bool, Bool) in
+                guard let path = signal.body.tupleMembers?.first?.string else { return (nil, false, false) }
+                let wasAdapter = state.tree.objects[path]?[BlueZName.adapter] != nil
+                let wasDevice = state.tree.objects[path]?[BlueZName.device] != nil
+                let removed = (try? state.tree.interfacesRemoved(signal.body)) ?? nil
+                return (
+                    removed ?? (state.tree.objects[path]?[BlueZName.device] == nil && wasDevice ? path : nil),
+                    wasAdapter, wasDevice
+                )
+            }
+            guard let gone else { return }
+            self.endStreams { $0 == gone || $0.hasPrefix(gone + "/") }
+            if wasAdapter { self.broadcast(.adapterRemoved(path: gone)) }
+            if wasDevice { self.broadcast(.deviceRemoved(path: gone)) }
+        }
+        _ = await bus.subscribe(
+            sender: BlueZName.service,
+            interface: BlueZName.properties,
+            member: "PropertiesChanged"
+        ) { [weak self] signal in
+            self?.propertiesChanged(signal)
+        }
+    }
+
+    private func propertiesChanged(_ signal: DBusSignal) {
+        let path = signal.path
+        let (changed, sinks, device, adapter) = state.withLock { state in
+            let changed = try? state.tree.propertiesChanged(path: path, signal.body)
+            var sinks: [NotificationSink] = []
+            if changed?.interface == BlueZName.gattCharacteristic, changed?.changed["Value"] != nil {
+                sinks = Array(state.sinks[path]?.values ?? [:].values)
+                if !sinks.isEmpty {
+                    state.counters[BlueZCentral.deviceID(path), default: BLEUsageCounters()].notifications += 1
+                }
+            }
+            let device = changed?.interface == BlueZName.device ? state.tree.device(path) : nil
+            let adapter =
+                changed?.interface == BlueZName.adapter ? state.tree.adapters().first { $0.path == path } : nil
+            return (changed, sinks, device, adapter)
+        }
+        guard let changed else { return }
+        if let bytes = changed.changed["Value"]?.bytes {
+            for sink in sinks { sink.continuation.yield(bytes) }
+        }
+        if let device {
+            if !device.connected { endStreams { $0.hasPrefix(device.path + "/") } }
+            broadcast(.deviceChanged(device))
+        }
+        if let adapter { broadcast(.adapterChanged(adapter)) }
+    }
+
+    private func bluezVanished() {
+        let wasPresent = state.withLock { state in
+            defer {
+                state.tree.removeAll()
+                state.bluezPresent = false
+            }
+            return state.bluezPresent
+        }
+        endStreams { _ in true }
+        if wasPresent { broadcast(.bluezVanished) }
+    }
+
+    /// Ends the notification streams of the characteristics selected by `which`.
+    private func endStreams(_ which: (String) -> Bool) {
+        let ended = state.withLock { state -> [NotificationSink] in
+            let paths = state.sinks.keys.filter(which)
+            return paths.flatMap { state.sinks.removeValue(forKey: $0).map { Array($0.values) } ?? [] }
+        }
+        for sink in ended {
+            sink.continuation.finish(
+                throwing: BlueZError.linkLost(BlueZPath(sink.device)?.deviceAddress ?? sink.device)
+            )
+        }
+    }
+
+    // MARK: pairing agent
+
+    private static let agentPath = "/org/boothd/agent"
+    private static let agentXML = """
+        <node><interface name="org.bluez.Agent1">
+        <method name="Release"/>
+        <method name="RequestPinCode"><arg type="o" direction="in"/><arg type="s" direction="out"/></method>
+        <method name="DisplayPinCode"><arg type="o" direction="in"/><arg type="s" direction="in"/></method>
+        <method name="RequestPasskey"><arg type="o" direction="in"/><arg type="u" direction="out"/></method>
+        <method name="DisplayPasskey"><arg type="o" direction="in"/><arg type="u" direction="in"/>\
+        <arg type="q" direction="in"/></method>
+        <method name="RequestConfirmation"><arg type="o" direction="in"/><arg type="u" direction="in"/></method>
+        <method name="RequestAuthorization"><arg type="o" direction="in"/></method>
+        <method name="AuthorizeService"><arg type="o" direction="in"/><arg type="s" direction="in"/></method>
+        <method name="Cancel"/>
+        </interface></node>
+        """
+
+    @Sendable private static func agentMethod(_ method: String, _ arguments: DBusValue) -> DBusMethodReply {
+        if method == "RequestPinCode" || method == "RequestPasskey" {
+            return .error(name: "org.bluez.Error.Rejected", message: "boothd pairs with Just Works only")
+        }
+        return .value(nil)
+    }
+
+    /// Registers boothd's pairing agent (NoInputNoOutput: Just Works; PIN and passkey requests are refused
+    /// because a booth has nobody to type them) as the default agent.
+    public func registerAgent() async throws {
+        if state.withLock({ $0.agentRegistration != nil }) { return }
+        let id = try await bus.export(path: Self.agentPath, introspection: Self.agentXML, Self.agentMethod)
+        state.withLock { $0.agentRegistration = id }
+        let manager = "/org/bluez"
+        do {
+            _ = try await bus.call(
+                BlueZName.service,
+                manager,
+                BlueZName.agentManager,
+                "RegisterAgent",
+                .tuple([.objectPath(Self.agentPath), .string("NoInputNoOutput")])
+            )
+        } catch {
+            guard error.isBlueZError(".AlreadyExists") else { throw error }
+        }
+        _ = try? await bus.call(
+            BlueZName.service,
+            manager,
+            BlueZName.agentManager,
+            "RequestDefaultAgent",
+            .tuple([.objectPath(Self.agentPath)])
+        )
+    }
+}
+
+/// Per-device usage, for the usage-rate report.
+public struct BLEUsageCounters: Sendable, Hashable, Codable {
+    public var connects = 0
+    /// Notifications and indications delivered to a subscriber.
+    public var notifications = 0
+    public init() {}
+}
+
+/// rfkill state from sysfs (BlueZ 5.66 does not expose it on D-Bus).
+enum RFKill {
+    static func isBluetoothBlocked(adapter: String) -> Bool {
+        let base = "/sys/class/bluetooth/\(adapter)"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: base) else { return false }
+        for entry in entries where entry.hasPrefix("rfkill") {
+            for kind in ["soft", "hard"] {
+                let text = (try? String(contentsOfFile: "\(base)/\(entry)/\(kind)", encoding: .utf8)) ?? "0"
+                if text.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return true }
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,32 @@
+import BoothCore
+
+/// GATTLink over BlueZ for one connected device. Characteristics are looked up by UUID on every call, so a link
+/// stays valid across reconnects and service cache refreshes (paths are re-resolved, never cached).
+public struct BlueZGATTLink: GATTLink {
+    let central: BlueZCentral
+    public let devicePath: String
+
+    public var address: String { BlueZPath(devicePath)?.deviceAddress ?? devicePath }
+
+    public func read(_ characteristic: GATTUUID) async throws -> [UInt8] {
+        try await central.readValue(try path(characteristic))
+    }
+
+    public func write(_ characteristic: GATTUUID, _ value: [UInt8], withResponse: Bool) async throws {
+        try await central.writeValue(try path(characteristic), value, withResponse: withResponse)
+    }
+
+    public func notifications(_ characteristic: GATTUUID) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+        try await central.notifications(try path(characteristic), device: devicePath)
+    }
+
+    /// The characteristics BlueZ resolved on the device.
+    public var characteristics: [BlueZCharacteristicInfo] { central.objects.characteristics(device: devicePath) }
+
+    private func path(_ uuid: GATTUUID) throws -> String {
+        guard let info = central.objects.characteristic(uuid, device: devicePath) else {
+            throw BlueZError.characteristicNotFound(device: address, uuid: uuid.description)
+        }
+        return info.path
+    }
+}

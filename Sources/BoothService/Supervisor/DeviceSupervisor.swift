@@ -1,0 +1,181 @@
+import BoothCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A device the supervisor keeps connected: who it is, which driver reads it, and how to reach it.
+public struct ManagedDevice: Sendable {
+    public var identity: DeviceIdentity
+    public var role: DeviceRole
+    public var driver: GATTMeasurementDriver
+    /// Opens a link to the device; throws when it cannot be reached now (the supervisor retries with backoff).
+    public var connect: @Sendable () async throws -> any GATTLink
+
+    public init(
+        identity: DeviceIdentity,
+        role: DeviceRole,
+        driver: GATTMeasurementDriver,
+        connect: @escaping @Sendable () async throws -> any GATTLink
+    ) {
+        self.identity = identity
+        self.role = role
+        self.driver = driver
+        self.connect = connect
+    }
+}
+
+/// Keeps every managed device connected and read: one task per device, reconnect with backoff, state published
+/// to the device registry, and every measurement handed to the sink (the durable outbox) before the next
+/// notification is read. A measurement the sink cannot store yet is retried, never dropped.
+public struct DeviceSupervisor: Service {
+    let devices: [ManagedDevice]
+    let sink: any MeasurementSink
+    let registry: DeviceRegistry
+    let logger: Logger
+    let backoff: ReconnectBackoff
+    let now: @Sendable () -> Int64
+
+    public init(
+        devices: [ManagedDevice],
+        sink: any MeasurementSink,
+        registry: DeviceRegistry,
+        logger: Logger,
+        backoff: ReconnectBackoff = ReconnectBackoff(),
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+    ) {
+        self.devices = devices
+        self.sink = sink
+        self.registry = registry
+        self.logger = logger
+        self.backoff = backoff
+        self.now = now
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await runDevices()
+        }
+    }
+
+    /// Supervises every device until the calling task is cancelled.
+    func runDevices() async {
+        await withDiscardingTaskGroup { group in
+            for device in devices {
+                group.addTask { await supervise(device) }
+            }
+        }
+    }
+
+    private func status(
+        _ device: ManagedDevice,
+        _ state: DeviceState,
+        info: GATTMeasurementDriver.DeviceInfo? = nil
+    )
+        -> DeviceStatus
+    {
+        DeviceStatus(
+            id: device.identity.id,
+            role: device.role,
+            model: info?.model ?? device.identity.model,
+            transport: device.identity.transport,
+            state: state,
+            batteryPercent: info?.batteryPercent,
+            firmware: info?.firmware ?? device.identity.firmware,
+            lastSeenMicros: now()
+        )
+    }
+
+    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled.
+    func supervise(_ device: ManagedDevice) async {
+        var backoff = self.backoff
+        var generator = SystemRandomNumberGenerator()
+        let logger = self.logger.with(device: device.identity.id)
+        // Battery and firmware stay known across reconnects: a device that is gone still shows its last battery.
+        let info = InfoBox()
+        await registry.update(status(device, .discovered))
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            await registry.update(status(device, .connecting, info: info.value))
+            do {
+                let link = try await device.connect()
+                try await read(device, over: link, info: info, logger: logger)
+                logger.info("device link ended")
+                await registry.update(status(device, .gone, info: info.value))
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("device failed", metadata: ["error": "\(error)"])
+                await registry.update(status(device, .error(reason: "\(error)"), info: info.value))
+            }
+            let delay = backoff.delay(afterUptime: ContinuousClock.now - started, using: &generator)
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                break
+            }
+        }
+    }
+
+    private func read(_ device: ManagedDevice, over link: any GATTLink, info: InfoBox, logger: Logger) async throws {
+        let identity = device.identity
+        try await device.driver.run(
+            on: link,
+            makeContext: { [now] in
+                MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
+            },
+            emit: { event in
+                switch event {
+                case .connected(let deviceInfo):
+                    info.value = deviceInfo
+                    logger.info(
+                        "device ready",
+                        metadata: [
+                            "battery": "\(deviceInfo.batteryPercent.map(String.init) ?? "-")",
+                            "firmware": "\(deviceInfo.firmware ?? "-")",
+                        ]
+                    )
+                    await registry.update(status(device, .ready, info: deviceInfo))
+                case .measurement(let measurement):
+                    try await deliver(measurement, logger: logger)
+                    await registry.update(status(device, .ready, info: info.value))
+                case .undecodable(let raw, let error):
+                    logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
+                }
+            }
+        )
+    }
+
+    /// Hands a measurement to the sink, retrying until it is stored: a measurement taken is never lost.
+    private func deliver(_ measurement: BoothCore.Measurement, logger: Logger) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await sink.record(measurement)
+                logger.debug("measurement stored", metadata: ["measurement": "\(measurement.id)"])
+                return
+            } catch {
+                attempt += 1
+                logger.error(
+                    "cannot store measurement yet; retrying",
+                    metadata: ["measurement": "\(measurement.id)", "attempt": "\(attempt)", "error": "\(error)"]
+                )
+                try await Task.sleep(for: .milliseconds(min(5000, 100 * attempt * attempt)))
+            }
+        }
+    }
+}
+
+/// The last device info of one device, written and read only by that device's supervising task (the driver's
+/// callbacks run one at a time on it).
+private final class InfoBox: @unchecked Sendable {
+    var value: GATTMeasurementDriver.DeviceInfo?
+}
+
+extension Logger {
+    func with(device id: String) -> Logger {
+        var copy = self
+        copy[metadataKey: "device"] = "\(id)"
+        return copy
+    }
+}

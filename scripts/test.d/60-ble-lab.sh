@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Bluetooth LE in the virtual hardware lab: boothctl (BoothBlueZ over GDBus) against a simulated medical device
+# (scripts/hwlab/ble/peripheral.py) through a real bluetoothd, inside a qemu guest. About 1.5-2 min on 2 cores:
+# boot ~10 s, Bluetooth stack ~10 s, scan + pair + connect/notify/switch-off/bluetoothd-restart ~60 s.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${BUILD_DIR:=$(swift build --show-bin-path)}"
+export BUILD_DIR
+[ -x "$BUILD_DIR/boothctl" ] || swift build --product boothctl
+scripts/hwlab/setup.sh
+HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-420} scripts/hwlab/run.sh scripts/hwlab/ble/lab-test.sh
