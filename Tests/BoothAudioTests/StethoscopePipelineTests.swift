@@ -167,6 +167,33 @@ struct StethoscopePipelineTests {
         #expect(latencies.count == measured.count)
     }
 
+    /// The live-path check, up to the decoder: a 100 Hz tone (heart band) through the wide filter and the
+    /// Opus encoder decodes at > -3 dB of its level (libopus's speech high-pass would remove it).
+    @Test func hundredHertzToneSurvivesOpus() async throws {
+        let pipeline = StethoscopePipeline(
+            configuration: StethoscopeConfiguration(
+                source: .testTone(frequency: 100, volume: 0.5, live: true, seconds: nil),
+                sampleRate: 48000,
+                mode: .wide
+            )
+        )
+        try await pipeline.start()
+        var packets: [OpusPacket] = []
+        for await packet in pipeline.opusPackets {
+            packets.append(packet)
+            if packets.count == 150 { break }
+        }
+        await pipeline.stop()
+        let decoded = try OpusPacketDecoder.decode(packets)
+        #expect(decoded.sampleRate == 48000)
+        // Skip the first 0.5 s (filter and codec start-up).
+        let steady = decoded.samples.dropFirst(24000)
+        try #require(steady.count > 24000)
+        let rms = (steady.reduce(0.0) { $0 + Double($1 * $1) } / Double(steady.count)).squareRoot()
+        let levelDB = 20 * log10(rms)
+        #expect(levelDB > -9.03 - 3, "decoded 100 Hz at \(levelDB) dBFS, sent at -9.03 dBFS")
+    }
+
     @Test func missingDeviceGivesAClearError() async throws {
         let pipeline = StethoscopePipeline(configuration: StethoscopeConfiguration(source: .alsa(device: "hw:97,0")))
         do {

@@ -22,33 +22,33 @@ cat /proc/asound/cards
 python3 - "$bpm" "$out/pcg.wav" <<'PY'
 import math, random, struct, sys, wave
 bpm, path = float(sys.argv[1]), sys.argv[2]
-rate, seconds = 48000, 16.0
+rate, seconds = 48000, 40.0
+# One beat (noise + S1 + S2), repeated: cheap to generate even under TCG.
+period = int(round(rate * 60.0 / bpm))
 rng = random.Random(7)
-samples = [0.005 * (2 * rng.random() - 1) for _ in range(int(rate * seconds))]
+beat = [0.005 * (2 * rng.random() - 1) for _ in range(period)]
 def burst(start, duration, freq, gain):
     first, length = int(start * rate), int(duration * rate)
-    for i in range(length):
-        if first + i >= len(samples):
-            return
+    for i in range(min(length, period - first)):
         window = 0.5 - 0.5 * math.cos(2 * math.pi * i / length)
-        samples[first + i] += 0.3 * gain * window * math.sin(2 * math.pi * freq * i / rate)
-period = 60.0 / bpm
-systole = 0.1 + 0.25 * period
-t = 0.05
-while t < seconds:
-    burst(t, 0.09, 45, 1.0)        # S1: lower, longer
-    burst(t + systole, 0.06, 75, 0.7)  # S2: higher, shorter
-    t += period
+        beat[first + i] += 0.3 * gain * window * math.sin(2 * math.pi * freq * i / rate)
+systole = 0.1 + 0.25 * 60.0 / bpm
+burst(0.05, 0.09, 45, 1.0)            # S1: lower, longer
+burst(0.05 + systole, 0.06, 75, 0.7)  # S2: higher, shorter
+frame = b"".join(struct.pack("<h", max(-32767, min(32767, int(s * 32767)))) for s in beat)
 with wave.open(path, "wb") as w:
     w.setnchannels(1)
     w.setsampwidth(2)
     w.setframerate(rate)
-    w.writeframes(b"".join(struct.pack("<h", max(-32767, min(32767, int(s * 32767)))) for s in samples))
+    w.writeframes(frame * int(math.ceil(seconds * rate / period)))
 print(f"[steth] wrote {path}: {seconds} s at {rate} Hz, {bpm} bpm")
 PY
+# Warm up (GStreamer's plugin registry is built on first use, slow under TCG) so capture starts promptly.
+gst-inspect-1.0 alsasrc >/dev/null 2>&1
+timeout 60 "$boothctl" stethoscope level --test-tone 100 --seconds 0.2 >/dev/null 2>&1
 
 # Play into the loopback (the playback side fixes the format the capture side must use).
-timeout 60 gst-launch-1.0 -q filesrc location="$out/pcg.wav" ! wavparse ! audioconvert \
+timeout 90 gst-launch-1.0 -q filesrc location="$out/pcg.wav" ! wavparse ! audioconvert \
     ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! alsasink device=hw:Loopback,0,0 >/dev/null 2>&1 &
 player=$!
 sleep 0.5
