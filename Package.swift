@@ -88,6 +88,11 @@ let package = Package(
         ),
 
         .target(
+            name: "BoothV4L2",
+            dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "BoothBlueZ",
             dependencies: ["BoothCore", "CGio"],
             swiftSettings: strictSwift
@@ -188,6 +193,11 @@ let package = Package(
         .testTarget(
             name: "BoothMediaTests",
             dependencies: ["BoothMedia"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothV4L2Tests",
+            dependencies: ["BoothV4L2", "BoothMedia"],
             swiftSettings: strictSwift
         ),
         .testTarget(
