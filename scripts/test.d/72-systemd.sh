@@ -7,7 +7,7 @@ bin="${BUILD_DIR:-$(swift build --show-bin-path)}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # verify checks that ExecStart exists: point it at the build's boothd.
-sed "s#/usr/bin/boothd#$bin/boothd#" systemd/boothd.service > "$work/boothd.service"
+sed "s#^ExecStart=/usr/bin/boothd#ExecStart=$bin/boothd#" systemd/boothd.service > "$work/boothd.service"
 timeout 60 systemd-analyze verify "$work/boothd.service"
 score=$(timeout 60 systemd-analyze security --offline=true "$work/boothd.service" 2>/dev/null |
     sed -n 's/.*Overall exposure level for boothd.service: \([0-9.]*\).*/\1/p')
