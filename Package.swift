@@ -203,11 +203,6 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "BoothV4L2Tests",
-            dependencies: ["BoothV4L2", "BoothMedia"],
-            swiftSettings: strictSwift
-        ),
-        .testTarget(
             name: "BoothAudioTests",
             dependencies: ["BoothMedia"],
             swiftSettings: strictSwift
