@@ -147,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "boothd",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import BoothAPI
 import BoothCore
 import BoothMedia
+import BoothProfiles
 import BoothService
 import Foundation
 import Logging
@@ -74,7 +75,22 @@ struct Daemon {
                 logger.error("sd_notify READY failed", metadata: ["error": "\(error)"])
             }
         }
-        var deviceServices: [any Service] = []
+        // Firmware profiles: /usr/share then /etc overrides. Errors stop boothd like a bad configuration does.
+        let profiles: ProfileLibrary
+        do {
+            profiles = try ProfileLibrary(
+                loader: ProfileDirectoryLoader(directories: config.profiles.directories, knownDrivers: KnownDrivers.ids)
+            )
+        } catch {
+            for problem in error.errors {
+                logger.critical("firmware profile error", metadata: ["problem": "\(problem)"])
+            }
+            throw ExitCode(78)
+        }
+        logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
+        var deviceServices: [any Service] = [
+            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles"))
+        ]
         if Self.shouldSimulate(config.simulator.mode) {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
             logger.notice("no real devices configured here: running the built-in simulator")

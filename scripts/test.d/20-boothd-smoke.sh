@@ -27,6 +27,7 @@ for _ in $(seq 50); do [ -S "$work/notify.sock" ] && break; sleep 0.1; done
 
 NOTIFY_SOCKET="$work/notify.sock" WATCHDOG_USEC=2000000 "$bin" \
     --set api.port=$port --set storage.state_directory="$work/state" --set simulator.mode=on \
+    --set profiles.directories="$PWD/firmware-profiles" \
     --set simulator.interval_seconds=0.3 >"$work/boothd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "READY=1" "$work/notify.log" 2>/dev/null && break; sleep 0.1; done
@@ -49,6 +50,11 @@ grep -q "WATCHDOG=1" "$work/notify.log" || { echo "FAIL: no watchdog ping"; exit
 perms=$(stat -c %a "$work/state/outbox.sqlite")
 [ "$perms" = 640 ] || { echo "FAIL: outbox readable by others (mode $perms)"; exit 1; }
 
+# SIGHUP reloads the firmware profiles and keeps serving.
+kill -HUP $pid
+for _ in $(seq 50); do grep -q "firmware profiles reloaded" "$work/boothd.log" && break; sleep 0.1; done
+grep -q "firmware profiles reloaded.*profiles=1[0-9]" "$work/boothd.log" || { cat "$work/boothd.log"; echo "FAIL: no reload on SIGHUP"; exit 1; }
+
 start=$(date +%s%N)
 kill -TERM $pid
 status=0
@@ -67,5 +73,15 @@ status=0
 [ "$(wc -l <"$work/err.txt")" -eq 1 ] || { cat "$work/err.txt"; echo "FAIL: more than one line"; exit 1; }
 grep -q "$work/bad.yaml:3: api.prot: unknown key" "$work/err.txt" || { cat "$work/err.txt"; echo "FAIL: message"; exit 1; }
 echo "boothd: bad configuration refused: $(cat "$work/err.txt")"
+
+# A broken firmware profile stops boothd at start with its file:line, like a bad configuration.
+mkdir -p "$work/profiles"
+printf 'id: broken.profile\nname: Broken\nrole: oximeter\ntransport: ble\ndriver: no.such.driver\n' >"$work/profiles/broken.yaml"
+status=0
+"$bin" --set profiles.directories="$work/profiles" --set api.port=$port --set storage.state_directory="$work/state2" \
+    >"$work/broken.log" 2>&1 || status=$?
+[ $status -eq 78 ] || { cat "$work/broken.log"; echo "FAIL: broken profile exit status $status"; exit 1; }
+grep -Eq "broken.yaml:[0-9]+: " "$work/broken.log" || { cat "$work/broken.log"; echo "FAIL: profile error without file:line"; exit 1; }
+echo "boothd: SIGHUP reloads profiles; a broken profile is refused at start with its file:line"
 kill "$listener" 2>/dev/null || true
 wait "$listener" 2>/dev/null || true
