@@ -23,6 +23,7 @@ public enum APIServer {
         config: BoothConfig,
         hub: SessionHub,
         logger: Logger,
+        preview: (@Sendable () -> AsyncStream<[UInt8]>)? = nil,
         onReady: @escaping @Sendable () async -> Void
     ) -> [any Service] {
         var services: [any Service] = [
@@ -31,6 +32,7 @@ public enum APIServer {
                 hub: hub,
                 address: .hostname(config.api.host, port: config.api.port),
                 logger: logger,
+                preview: preview,
                 onReady: onReady
             )
         ]
@@ -39,7 +41,13 @@ public enum APIServer {
             // A stale socket file from a killed boothd would make bind fail.
             try? FileManager.default.removeItem(atPath: path)
             services.append(
-                makeApplication(config: config, hub: hub, address: .unixDomainSocket(path: path), logger: logger) {
+                makeApplication(
+                    config: config,
+                    hub: hub,
+                    address: .unixDomainSocket(path: path),
+                    logger: logger,
+                    preview: preview
+                ) {
                     // Local clients in the kiosk group may connect; others may not.
                     try? FileManager.default.setAttributes([.posixPermissions: 0o660], ofItemAtPath: path)
                     if !config.api.tokenGroup.isEmpty {
@@ -59,12 +67,16 @@ public enum APIServer {
         hub: SessionHub,
         address: BindAddress,
         logger: Logger,
+        preview: (@Sendable () -> AsyncStream<[UInt8]>)? = nil,
         onReady: @escaping @Sendable () async -> Void
     ) -> some Service {
         let guardian = HandshakeGuard(allowedOrigins: config.api.allowedOrigins, verifier: hub.verifier)
         let router = Router(context: BasicWebSocketRequestContext.self)
         if config.api.serveWeb, let directory = webDirectory(config) {
             router.middlewares.add(FileMiddleware(directory, searchForIndexHtml: true, logger: logger))
+        }
+        if let preview {
+            PreviewRoute.add(to: router, verifier: hub.verifier, frames: preview)
         }
         if config.metrics.enabled {
             MetricsRoute.add(to: router, registry: PrometheusMetricsFactory.defaultRegistry)

@@ -58,7 +58,25 @@ struct Daemon {
             fhir: false,
             logger: Logger(label: "boothd.api")
         )
-        let apiServices = APIServer.makeApplications(config: config, hub: hub, logger: Logger(label: "boothd.api")) {
+        let simulate = Self.shouldSimulate(config.simulator.mode)
+        // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
+        let camera: CameraPipeline? =
+            simulate && config.simulator.camera
+            ? SimulatedCamera.make(
+                pattern: .ball,
+                mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
+                logger: Logger(label: "boothd.camera.simulated")
+            ) : nil
+        var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
+        if let camera {
+            preview = { Self.jpegs(of: camera) }
+        }
+        let apiServices = APIServer.makeApplications(
+            config: config,
+            hub: hub,
+            logger: Logger(label: "boothd.api"),
+            preview: preview
+        ) {
             let elapsed = ContinuousClock.now - startedAt
             logger.notice(
                 "boothd ready",
@@ -91,7 +109,7 @@ struct Daemon {
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles"))
         ]
-        if Self.shouldSimulate(config.simulator.mode) {
+        if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
             logger.notice("no real devices configured here: running the built-in simulator")
             deviceServices.append(
@@ -102,12 +120,7 @@ struct Daemon {
                     logger: Logger(label: "boothd.supervisor")
                 )
             )
-            if config.simulator.camera {
-                let camera = SimulatedCamera.make(
-                    pattern: .ball,
-                    mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
-                    logger: Logger(label: "boothd.camera.simulated")
-                )
+            if let camera {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
         }
@@ -150,6 +163,17 @@ struct Daemon {
                 $0.hasPrefix("video")
             }
             return adapters.isEmpty && cameras.isEmpty
+        }
+    }
+
+    /// The camera's preview frames as JPEG bytes, for the MJPEG endpoint; ends when the client goes away.
+    static func jpegs(of camera: CameraPipeline) -> AsyncStream<[UInt8]> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(2)) { continuation in
+            let task = Task {
+                for await frame in camera.previewFrames() { continuation.yield(frame.jpeg) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
         }
     }
 }

@@ -50,6 +50,14 @@ grep -q "WATCHDOG=1" "$work/notify.log" || { echo "FAIL: no watchdog ping"; exit
 perms=$(stat -c %a "$work/state/outbox.sqlite")
 [ "$perms" = 640 ] || { echo "FAIL: outbox readable by others (mode $perms)"; exit 1; }
 
+# The simulated camera's preview: refused without the token, JPEG frames with it.
+code=$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/camera/preview.mjpg")
+[ "$code" = 401 ] || { echo "FAIL: camera preview without token answered $code"; exit 1; }
+timeout 3 curl -s "http://127.0.0.1:$port/camera/preview.mjpg?token=$(cat "$work/state/api-token")" >"$work/preview.mjpg" || true
+frames=$(grep -ac "Content-Type: image/jpeg" "$work/preview.mjpg" || true)
+[ "$frames" -ge 5 ] || { echo "FAIL: only $frames preview frames in 3 s"; exit 1; }
+echo "boothd: simulated camera preview: $frames JPEG frames in 3 s, 401 without token"
+
 # SIGHUP reloads the firmware profiles and keeps serving.
 kill -HUP $pid
 for _ in $(seq 50); do grep -q "firmware profiles reloaded" "$work/boothd.log" && break; sleep 0.1; done
