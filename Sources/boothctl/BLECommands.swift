@@ -146,6 +146,19 @@ struct GATTCommand: AsyncParsableCommand {
                         "connected",
                         ["generation": "\(generation)", "signalSubscriptions": "\(central.signalSubscriptionCount)"]
                     )
+                    // A device may still be changing its services (Service Changed after its GATT server came
+                    // up): give the characteristics asked for a moment to appear before using them.
+                    let needed = reads + subscriptions
+                    let devicePath = link.devicePath
+                    do {
+                        try await central.wait(for: "characteristics", timeout: 15) { tree, running in
+                            guard running else { return false }
+                            let present = Set(tree.characteristics(device: devicePath).map(\.uuid))
+                            return needed.allSatisfy(present.contains) ? true : nil
+                        }
+                    } catch {
+                        out.emit("error", ["what": "characteristics", "message": "\(error)"])
+                    }
                     for uuid in reads {
                         do {
                             let value = try await link.read(uuid)
