@@ -62,6 +62,39 @@ func openOutbox(_ directory: String, clock: TestClock) -> Outbox {
         #expect(try await reopened.events(after: 3).map(\.id) == [4, 5])
     }
 
+    @Test func concurrentRecordsAreGroupCommittedEachOnceInIdOrder() async throws {
+        let directory = temporaryDirectory()
+        let clock = TestClock()
+        let outbox = openOutbox(directory, clock: clock)
+        let stream = outbox.subscribe()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                // Every id twice, concurrently: stored once.
+                for _ in 0..<2 {
+                    group.addTask { try await outbox.record(reading("g\(index)", at: clock.now)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(outbox.lastEventID == 100)
+        var live: [Int64] = []
+        for await event in stream {
+            live.append(event.id)
+            if live.count == 8 { break }
+        }
+        #expect(live == Array(93...100))  // newest kept in the bounded subscriber buffer, in order
+        let reopened = openOutbox(directory, clock: clock)
+        let stored = try await reopened.events(after: 0, limit: 500)
+        #expect(stored.map(\.id) == Array(1...100))
+        let ids = Set(
+            stored.compactMap { event -> String? in
+                let object = try? JSONSerialization.jsonObject(with: Data(event.payload.utf8)) as? [String: Any]
+                return (object?["measurement"] as? [String: Any])?["id"] as? String
+            }
+        )
+        #expect(ids == Set((0..<100).map { "g\($0)" }))
+    }
+
     @Test func cursorsMoveForwardAndSurviveReopen() async throws {
         let directory = temporaryDirectory()
         let clock = TestClock()

@@ -47,6 +47,7 @@ public final class Outbox: MeasurementSink, Sendable {
     private let projector: (any ObservationProjector)?
     private let now: @Sendable () -> Int64
     private let state: Mutex<State>
+    private let recordQueue = Mutex(RecordQueue())
     /// Events buffered per subscriber before the subscriber is considered too slow (it then re-reads the outbox).
     public let subscriberBuffer: Int
 
@@ -413,6 +414,9 @@ public final class Outbox: MeasurementSink, Sendable {
 
     /// Records a measurement, binding it per `SessionRules`. Idempotent on the measurement id: a second call
     /// stores nothing and returns the binding chosen the first time.
+    ///
+    /// Group commit: measurements recorded while a commit is in progress are written together in the next
+    /// transaction (one fsync for all of them); each call still returns only after its own data is on disk.
     @discardableResult
     public func record(
         _ measurement: BoothCore.Measurement,
@@ -424,51 +428,123 @@ public final class Outbox: MeasurementSink, Sendable {
         } catch {
             throw OutboxError(.invalidArgument, "measurement \(measurement.id) cannot be encoded: \(error)")
         }
-        let projector = projector
-        return try await write { db in
-            if let existing = try String.fetchOne(
-                db,
-                sql: "SELECT binding FROM measurements WHERE id = ?",
-                arguments: [measurement.id]
-            ) {
-                return (MeasurementBinding(rawValue: existing) ?? .unassigned, [])
-            }
-            // The active session is read inside the transaction: start/end commit in the same serial writer,
-            // so a reading can never be bound to a session that had already ended.
-            let activeRow = try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
-            )
-            let (binding, sessionID) = SessionRules.binding(
-                for: measurement,
-                active: activeRow.map(Self.session(from:)),
-                trustedTakenAtMicros: trustedTakenAtMicros
-            )
-            try db.execute(
-                sql: """
-                    INSERT INTO measurements (id, received_at, origin, binding, session_id, body, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    measurement.id, measurement.receivedAtMicros, measurement.origin.rawValue, binding.rawValue,
-                    sessionID, body, self.now(),
-                ]
-            )
-            let payload = Self.measurementPayload(
+        _ = try writablePool()
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<RecordResult, Never>) in
+            let item = PendingRecord(
+                measurement: measurement,
                 body: body,
-                binding: binding,
-                sessionID: sessionID,
-                fhir: Self.project(measurement, sessionID: sessionID, with: projector)
+                trustedTakenAtMicros: trustedTakenAtMicros,
+                continuation: continuation
             )
-            let event = try self.appendEvent(
-                db,
-                type: "measurement",
-                sessionID: sessionID,
-                measurementID: measurement.id,
-                payload: payload
-            )
-            return (binding, [event])
+            let startFlush = recordQueue.withLock { queue in
+                queue.pending.append(item)
+                guard !queue.flushing else { return false }
+                queue.flushing = true
+                return true
+            }
+            if startFlush { Task { await self.flushRecords() } }
         }
+        return try result.get()
+    }
+
+    private typealias RecordResult = Result<MeasurementBinding, OutboxError>
+
+    private struct PendingRecord: Sendable {
+        var measurement: BoothCore.Measurement
+        var body: String
+        var trustedTakenAtMicros: Int64?
+        var continuation: CheckedContinuation<RecordResult, Never>
+    }
+
+    private struct RecordQueue: Sendable {
+        var pending: [PendingRecord] = []
+        var flushing = false
+    }
+
+    private func flushRecords() async {
+        while true {
+            let batch = recordQueue.withLock { queue in
+                let batch = queue.pending
+                queue.pending = []
+                if batch.isEmpty { queue.flushing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let projector = projector
+            let inputs = batch.map { ($0.measurement, $0.body, $0.trustedTakenAtMicros) }
+            do {
+                let bindings = try await write { db in
+                    var bindings: [MeasurementBinding] = []
+                    var events: [StoredEvent] = []
+                    for (measurement, body, trusted) in inputs {
+                        let (binding, event) = try self.insert(
+                            db,
+                            measurement,
+                            body: body,
+                            trustedTakenAtMicros: trusted,
+                            projector: projector
+                        )
+                        bindings.append(binding)
+                        if let event { events.append(event) }
+                    }
+                    return (bindings, events)
+                }
+                for (item, binding) in zip(batch, bindings) { item.continuation.resume(returning: .success(binding)) }
+            } catch {
+                for item in batch { item.continuation.resume(returning: .failure(error)) }
+            }
+        }
+    }
+
+    private func insert(
+        _ db: Database,
+        _ measurement: BoothCore.Measurement,
+        body: String,
+        trustedTakenAtMicros: Int64?,
+        projector: (any ObservationProjector)?
+    ) throws -> (MeasurementBinding, StoredEvent?) {
+        if let existing = try String.fetchOne(
+            db,
+            sql: "SELECT binding FROM measurements WHERE id = ?",
+            arguments: [measurement.id]
+        ) {
+            return (MeasurementBinding(rawValue: existing) ?? .unassigned, nil)
+        }
+        // The active session is read inside the transaction: start/end commit in the same serial writer,
+        // so a reading can never be bound to a session that had already ended.
+        let activeRow = try Row.fetchOne(
+            db,
+            sql: "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
+        )
+        let (binding, sessionID) = SessionRules.binding(
+            for: measurement,
+            active: activeRow.map(Self.session(from:)),
+            trustedTakenAtMicros: trustedTakenAtMicros
+        )
+        try db.execute(
+            sql: """
+                INSERT INTO measurements (id, received_at, origin, binding, session_id, body, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                measurement.id, measurement.receivedAtMicros, measurement.origin.rawValue, binding.rawValue,
+                sessionID, body, now(),
+            ]
+        )
+        let payload = Self.measurementPayload(
+            body: body,
+            binding: binding,
+            sessionID: sessionID,
+            fhir: Self.project(measurement, sessionID: sessionID, with: projector)
+        )
+        let event = try appendEvent(
+            db,
+            type: "measurement",
+            sessionID: sessionID,
+            measurementID: measurement.id,
+            payload: payload
+        )
+        return (binding, event)
     }
 
     private static func project(
