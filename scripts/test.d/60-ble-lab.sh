@@ -8,4 +8,10 @@ cd "$(dirname "$0")/../.."
 export BUILD_DIR
 [ -x "$BUILD_DIR/boothctl" ] || swift build --product boothctl
 scripts/hwlab/setup.sh
-HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-420} scripts/hwlab/run.sh scripts/hwlab/ble/lab-test.sh
+# Known issue: after a bluetoothd restart the emulated controllers sometimes refuse every reconnect with
+# "Input/output error" (about 1 run in 3 under TCG). One retry, reported loudly, keeps CI meaningful: every
+# check, the restart included, must pass in the run that counts.
+if ! HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-420} scripts/hwlab/run.sh scripts/hwlab/ble/lab-test.sh; then
+    echo "ble-lab: FIRST RUN FAILED (known emulated-controller flake after bluetoothd restart); retrying once"
+    HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-420} scripts/hwlab/run.sh scripts/hwlab/ble/lab-test.sh
+fi
