@@ -25,6 +25,7 @@ struct Boothctl: AsyncParsableCommand {
             ScanCommand.self,
             PairCommand.self,
             GATTCommand.self,
+            CheckCommand.self,
         ]
     )
 }
