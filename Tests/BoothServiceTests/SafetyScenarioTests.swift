@@ -305,3 +305,50 @@ struct SafetyReadinessTests {
         #expect(inventory.cuffUserSlot == 2)
     }
 }
+
+@Suite("Safety: recorder")
+struct SafeRecorderTests {
+    @Test func recorderAppliesClockAndProvenanceBeforeTheOutbox() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("safe-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let start = SafetyScenarioTests.sessionStart
+        let outbox = Outbox.open(directory: directory, logger: Logger(label: "test.safe"), now: { start })
+        let recorder = SafeRecorder(
+            outbox: outbox,
+            inventory: BoothInventory(items: [InventoryItem(role: .bp)], cuffUserSlot: 1),
+            utcOffsetSeconds: { _ in 3600 }
+        )
+        _ = try await outbox.startSession(id: "s1", contextRef: "ctx")
+        let estimate = recorder.deviceConnected(
+            id: "ble:cuff",
+            deviceNow: DeviceTimestamp(year: 2026, month: 11, day: 25, hour: 17, minute: 0, second: 0),
+            receivedAtMicros: start + 1_000_000
+        )
+        #expect(estimate.trust == .untrusted)
+        #expect(recorder.clockEstimates["ble:cuff"] == estimate)
+        let stored = BoothCore.Measurement(
+            id: "r1",
+            kind: .bloodPressure,
+            values: [ObservedValue(code: .systolic, number: DecimalNumber(118), unit: .mmHg)],
+            device: DeviceIdentity(id: "ble:cuff", transport: "ble"),
+            deviceTime: DeviceTimestamp(year: 2026, month: 11, day: 25, hour: 16, minute: 30, second: 0),
+            receivedAtMicros: start + 2_000_000,
+            origin: .stored
+        )
+        let prepared = recorder.prepare(stored, decoderVersion: "ble.bps@1", userSlot: 1).measurement
+        #expect(prepared.status == ["deviceClockUntrusted"])
+        #expect(prepared.provenance?.decoderVersion == "ble.bps@1")
+        #expect(try await recorder.record(stored, decoderVersion: "ble.bps@1", userSlot: 1) == .history)
+        let (manual, binding) = try await recorder.recordManual(
+            ManualEntry(
+                kind: .bodyWeight,
+                values: [.init(code: .bodyWeight, text: "165", unit: .pound)],
+                operatorRef: "op-2"
+            ),
+            id: "w1",
+            enteredAtMicros: start + 3_000_000
+        )
+        #expect(binding == .session)
+        #expect(manual.values.first?.number?.description == "74.8")
+    }
+}
