@@ -287,6 +287,32 @@ struct SafetyReadinessTests {
         #expect(json.contains("\"overall\":\"missing\""))
     }
 
+    @Test func boothSectionInYAMLWithLineNumbers() throws {
+        var config = BoothConfig()
+        try ConfigLoader.apply(
+            yaml: "booth:\n  inventory:\n    - thermometer=FR400\n    - otoscope\n  cuff_user_slot: 2\n",
+            source: "boothd.yaml",
+            to: &config
+        )
+        #expect(config.booth.inventory == ["thermometer=FR400", "otoscope"])
+        #expect(config.booth.cuffUserSlot == 2)
+        #expect(
+            throws: ConfigError(
+                source: "boothd.yaml",
+                line: 3,
+                key: "booth.cuff_user_slot",
+                reason: "300 is out of range 0...255"
+            )
+        ) {
+            var other = BoothConfig()
+            try ConfigLoader.apply(
+                yaml: "booth:\n  inventory: [bp]\n  cuff_user_slot: 300\n",
+                source: "boothd.yaml",
+                to: &other
+            )
+        }
+    }
+
     @Test func inventoryConfigErrorsNameTheKey() throws {
         var config = BoothConfig()
         config.booth.inventory = ["thermometre"]
