@@ -27,6 +27,7 @@ struct Boothctl: AsyncParsableCommand {
             GATTCommand.self,
             LogsCommand.self,
             ReportCommand.self,
+            CheckCommand.self,
         ]
     )
 }

@@ -23,6 +23,9 @@ public struct Measurement: Sendable, Hashable, Codable, Identifiable {
     public var method: Method
     /// The bytes the value was decoded from (empty for manual entries).
     public var raw: [UInt8]
+    /// Where the reading comes from and what boothd checked (clock, ranges, decoder, operator); nil on
+    /// measurements recorded before provenance existed.
+    public var provenance: MeasurementProvenance?
 
     public enum Origin: String, Sendable, Hashable, Codable {
         /// Measured now and pushed by the device as it happened.
@@ -46,7 +49,8 @@ public struct Measurement: Sendable, Hashable, Codable, Identifiable {
         receivedAtMicros: Int64,
         origin: Origin = .live,
         method: Method = .automatic,
-        raw: [UInt8] = []
+        raw: [UInt8] = [],
+        provenance: MeasurementProvenance? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -58,6 +62,7 @@ public struct Measurement: Sendable, Hashable, Codable, Identifiable {
         self.origin = origin
         self.method = method
         self.raw = raw
+        self.provenance = provenance
     }
 
     /// The value carrying `code`, if present.

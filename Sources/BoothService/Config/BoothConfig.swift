@@ -76,12 +76,27 @@ public struct BoothConfig: Sendable, Equatable {
         public var directories = ["/usr/share/boothd/firmware-profiles", "/etc/boothd/firmware-profiles"]
     }
 
+    /// What this booth or nurse case is equipped with (issue 11): the readiness check's "expected" list.
+    public struct Booth: Sendable, Equatable {
+        /// One entry per role: `thermometer` or `thermometer=Jumper JPD-FR400` (role, then the model serving it).
+        /// Roles: oximeter, bp, thermometer, glucometer, scale, otoscope, dermatoscope, oral-camera, stethoscope,
+        /// ecg, room-camera. Empty: the readiness check has nothing to expect.
+        public var inventory: [String] = []
+        /// The user slot of a multi-user cuff that belongs to the booth; 0 = the cuff is used as single-user.
+        public var cuffUserSlot = 0
+        /// Battery level (percent) at or below which the readiness check warns.
+        public var batteryWarningPercent = 20
+        /// Seconds without news from a device before the readiness check says it is not seen.
+        public var staleSeconds = 300
+    }
+
     public var api = API()
     public var metrics = Metrics()
     public var simulator = Simulator()
     public var storage = Storage()
     public var logging = Logging()
     public var profiles = Profiles()
+    public var booth = Booth()
 
     public init() {}
 

@@ -147,6 +147,18 @@ struct ConfigKey: Sendable {
                 config.logging.format = format
             }
         },
+        ConfigKey(path: "booth.inventory", kind: .stringList) { config, value in
+            if case .strings(let items) = value { config.booth.inventory = items }
+        },
+        ConfigKey(path: "booth.cuff_user_slot", kind: .int(0...255)) { config, value in
+            if case .int(let number) = value { config.booth.cuffUserSlot = number }
+        },
+        ConfigKey(path: "booth.battery_warning_percent", kind: .int(0...100)) { config, value in
+            if case .int(let number) = value { config.booth.batteryWarningPercent = number }
+        },
+        ConfigKey(path: "booth.stale_seconds", kind: .int(5...86_400)) { config, value in
+            if case .int(let number) = value { config.booth.staleSeconds = number }
+        },
         ConfigKey(path: "profiles.directories", kind: .stringList) { config, value in
             if case .strings(let items) = value { config.profiles.directories = items }
         },

@@ -1,0 +1,122 @@
+import ArgumentParser
+import BoothCore
+import BoothService
+import Foundation
+
+/// `boothctl check`: the readiness check before the doctor joins, for each role in the booth inventory.
+///
+/// boothctl cannot yet ask the running daemon for its device list, so this evaluates the configuration's
+/// inventory against what this machine shows (camera nodes, sound capture cards) and says so in its output.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Readiness check: for each device the booth should have, ready / warning / missing and what to do."
+    )
+
+    @Option(help: "Configuration file (booth.inventory, booth.cuff_user_slot ...).") var config: String?
+    @Flag(help: "Machine-readable output.") var json = false
+
+    struct Output: Encodable {
+        var source: String
+        var durationMicros: Int64
+        var videoNodes: [String]
+        var soundCaptureCards: [String]
+        var report: ReadinessReport
+    }
+
+    static let sourceNote =
+        "evaluated from the configuration and this machine only: the running daemon is not queried yet, "
+        + "so wireless devices cannot be seen and are reported missing"
+
+    func run() throws {
+        let started = Date()
+        let loaded: BoothConfig
+        let inventory: BoothInventory
+        do {
+            loaded = try ConfigLoader.load(path: config)
+            inventory = try BoothInventory(config: loaded, source: config ?? BoothConfig.defaultPath)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let now = Int64((started.timeIntervalSince1970 * 1_000_000).rounded())
+        let videoNodes = Self.videoNodes()
+        let cards = Self.soundCaptureCards()
+        // Wired roles: a camera node or a capture card on this machine stands for the device (which node serves
+        // which camera role needs the daemon's profile matching).
+        var devices: [DeviceStatus] = []
+        var freeVideo = videoNodes[...]
+        var freeCards = cards[...]
+        for item in inventory.items {
+            switch item.role {
+            case .otoscope, .dermatoscope, .oralCamera, .roomCamera:
+                if let node = freeVideo.popFirst() {
+                    devices.append(
+                        DeviceStatus(
+                            id: "v4l2:\(node)",
+                            role: item.role,
+                            transport: "v4l2",
+                            state: .discovered,
+                            lastSeenMicros: now
+                        )
+                    )
+                }
+            case .stethoscope:
+                if let card = freeCards.popFirst() {
+                    devices.append(
+                        DeviceStatus(
+                            id: "alsa:\(card)",
+                            role: item.role,
+                            transport: "alsa",
+                            state: .discovered,
+                            lastSeenMicros: now
+                        )
+                    )
+                }
+            default:
+                break
+            }
+        }
+        let report = Readiness.evaluate(
+            inventory: inventory,
+            devices: devices,
+            nowMicros: now,
+            batteryWarningPercent: loaded.booth.batteryWarningPercent,
+            staleMicros: Int64(loaded.booth.staleSeconds) * 1_000_000
+        )
+        let duration = Int64((Date().timeIntervalSince(started) * 1_000_000).rounded())
+        if json {
+            try printJSON(
+                Output(
+                    source: Self.sourceNote,
+                    durationMicros: duration,
+                    videoNodes: videoNodes,
+                    soundCaptureCards: cards,
+                    report: report
+                )
+            )
+        } else {
+            print("Readiness (\(Self.sourceNote))")
+            if inventory.items.isEmpty {
+                print("no inventory configured: set booth.inventory (for example [\"thermometer\", \"otoscope\"])")
+            }
+            for result in report.results {
+                let level = result.level.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+                print("\(level)\(Readiness.name(of: result.role)): \(result.detail)")
+                if let action = result.action { print("        → \(action)") }
+            }
+            print("overall: \(report.overall.rawValue) (checked in \(duration / 1000) ms)")
+        }
+        if report.overall == .missing { throw ExitCode(1) }
+    }
+
+    static func videoNodes() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []
+        return names.filter { $0.hasPrefix("video") }.sorted().map { "/dev/\($0)" }
+    }
+
+    /// Sound cards with a capture device (`/dev/snd/pcmC<card>D<dev>c`).
+    static func soundCaptureCards() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/snd")) ?? []
+        return names.filter { $0.hasPrefix("pcmC") && $0.hasSuffix("c") }.sorted()
+    }
+}
