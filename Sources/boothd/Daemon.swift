@@ -39,7 +39,20 @@ struct Daemon {
 
         // Session API: durable outbox, device registry, token. The device supervisor records into `outbox`
         // (a MeasurementSink) and publishes into `devices`.
-        let outbox = Outbox.open(directory: config.storage.stateDirectory, logger: Logger(label: "boothd.outbox"))
+        let outbox = Outbox.open(
+            directory: config.storage.stateDirectory,
+            logger: Logger(label: "boothd.outbox"),
+            projector: PHDObservationProjector()
+        )
+        // Consultation safety sits in front of the outbox: clock trust, ranges, cuff user slot, provenance.
+        let inventory: BoothInventory
+        do {
+            inventory = try BoothInventory(config: config)
+        } catch {
+            FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
         let devices = DeviceRegistry()
         let tokenPath = TokenFile.path(for: config)
         let token: String
@@ -55,7 +68,7 @@ struct Daemon {
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
             commands: nil,
             config: config,
-            fhir: false,
+            fhir: true,
             logger: Logger(label: "boothd.api")
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
@@ -115,7 +128,7 @@ struct Daemon {
             deviceServices.append(
                 DeviceSupervisor(
                     devices: Simulator.devices(interval: interval),
-                    sink: outbox,
+                    sink: recorder,
                     registry: devices,
                     logger: Logger(label: "boothd.supervisor")
                 )
