@@ -18,6 +18,7 @@ let requestCounter = 0;
 const names = {
   150456: ["SpO₂", "%"], 149530: ["Pulse", "/min"], 149546: ["Pulse", "/min"], 150021: ["Systolic", "mmHg"],
   150022: ["Diastolic", "mmHg"], 150023: ["Mean", "mmHg"], 150364: ["Temperature", "°C"],
+  150488: ["Perfusion index", "%"],
   160184: ["Glucose", ""], 188736: ["Weight", "kg"], 147842: ["Heart rate", "/min"],
 };
 
@@ -162,3 +163,6 @@ document.getElementById("end").onclick = () => {
 
 if (!token) status("no token: open this page as /#token=… (boothctl token show)", false);
 connect();
+
+// The camera's MJPEG preview; the token goes in the query because an <img> cannot send headers.
+if (token) document.getElementById("camera").src = "/camera/preview.mjpg?token=" + encodeURIComponent(token);
