@@ -1,5 +1,5 @@
 SHELL := /bin/bash
-.PHONY: run test build release clean
+.PHONY: run test build install clean
 
 # Installs what is missing, builds, and starts boothd on the simulator (Ctrl-C stops it).
 run:
@@ -11,6 +11,10 @@ run:
 # The whole test suite (what CI runs).
 test:
 	scripts/test
+
+# Installs boothd system-wide (binaries, systemd unit, sysusers, udev rules, profiles, kiosk page); as root.
+install:
+	scripts/install
 
 build:
 	swift build
