@@ -85,4 +85,53 @@ def main():
             daemon.wait(timeout=10)
 
 
+def simulator():
+    """The embedded default: boothd on its simulator, no test commands; the page shows its devices and vitals."""
+    with tempfile.TemporaryDirectory(prefix="boothd-kiosk-sim-") as state:
+        port = free_port()
+        log = open(os.path.join(state, "boothd.log"), "wb")
+        daemon = subprocess.Popen([
+            BOOTHD, "--set", f"api.port={port}", "--set", f"storage.state_directory={state}",
+            "--set", f"api.allowed_origins=http://127.0.0.1:{port}", "--set", f"api.web_directory={ROOT}/web",
+            "--set", "simulator.mode=on", "--set", "simulator.interval_seconds=0.3",
+            "--set", f"profiles.directories={ROOT}/firmware-profiles",
+        ], stdout=log, stderr=log)
+        try:
+            deadline = time.time() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            time.sleep(6)  # the cuff and the thermometer measure less often than the oximeter
+            token = open(os.path.join(state, "api-token")).read().strip()
+            profile = os.path.join(state, "chromium-profile")
+            dom = subprocess.run([
+                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                "--virtual-time-budget=4000", "--run-all-compositor-stages-before-draw", "--dump-dom",
+                f"http://127.0.0.1:{port}/#token={token}",
+            ], capture_output=True, text=True, timeout=60).stdout
+            checks = {
+                "simulated devices listed": all(
+                    name in dom for name in ("Simulated PLX oximeter", "Simulated BPS cuff", "Simulated HTS thermometer")
+                ),
+                "SpO2 from the simulator": 'data-code="150456"' in dom,
+                "systolic from the simulator": 'data-code="150021"' in dom,
+                "temperature from the simulator": 'data-code="150364"' in dom,
+                "camera preview wired": "/camera/preview.mjpg?token=" in dom,
+            }
+            failed = [name for name, passed in checks.items() if not passed]
+            if failed:
+                print(dom[:3000])
+                raise SystemExit(f"kiosk page on the simulator: missing {', '.join(failed)}")
+            print(f"kiosk page on the simulator in headless Chromium: {', '.join(checks)}")
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=10)
+
+
 main()
+simulator()
