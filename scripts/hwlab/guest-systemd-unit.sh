@@ -15,7 +15,9 @@ mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 grep -q '^boothd:' /etc/group || echo "boothd:x:990:" >>/etc/group
 grep -q '^boothd:' /etc/passwd || echo "boothd:x:990:990::/var/lib/boothd:/usr/sbin/nologin" >>/etc/passwd
 mkdir -p /etc/systemd/system
-sed "s#^ExecStart=.*#ExecStart=$bin/boothd --set simulator.camera=false#" systemd/boothd.service \
+# Installed where a package puts it: the unit's PrivateTmp hides /tmp, where a CI checkout may live.
+install -D -m 0755 "$bin/boothd" /usr/local/bin/boothd
+sed "s#^ExecStart=.*#ExecStart=/usr/local/bin/boothd --set simulator.camera=false#" systemd/boothd.service \
     >/etc/systemd/system/boothd.service
 # sysinit's file-system walkers take minutes over the guest's 9p root under TCG and are not under test: mask them.
 for unit in systemd-tmpfiles-setup.service systemd-tmpfiles-setup-dev.service systemd-tmpfiles-clean.timer \
