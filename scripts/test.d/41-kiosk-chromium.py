@@ -42,79 +42,75 @@ async def record(port, token):
             results += message["type"] == "result"
 
 
+class Kiosk:
+    """boothd started with `settings`, then its kiosk page as headless Chromium renders it."""
+
+    def __init__(self, state, settings):
+        self.state = state
+        self.port = free_port()
+        log = open(os.path.join(state, "boothd.log"), "wb")
+        arguments = [f"api.port={self.port}", f"storage.state_directory={state}",
+                     f"api.allowed_origins=http://127.0.0.1:{self.port}", f"api.web_directory={ROOT}/web"] + settings
+        self.daemon = subprocess.Popen([BOOTHD] + [item for a in arguments for item in ("--set", a)],
+                                       stdout=log, stderr=log)
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.1)
+        self.token = open(os.path.join(state, "api-token")).read().strip()
+
+    def dom(self):
+        profile = os.path.join(self.state, "chromium-profile")
+        return subprocess.run([
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+            "--virtual-time-budget=4000", "--run-all-compositor-stages-before-draw", "--dump-dom",
+            f"http://127.0.0.1:{self.port}/#token={self.token}",
+        ], capture_output=True, text=True, timeout=60).stdout
+
+    def stop(self):
+        self.daemon.terminate()
+        self.daemon.wait(timeout=10)
+
+
+def report(what, dom, checks):
+    failed = [name for name, passed in checks.items() if not passed]
+    if failed:
+        print(dom[:3000])
+        raise SystemExit(f"{what}: missing {', '.join(failed)}")
+    print(f"{what} in headless Chromium: {', '.join(checks)}")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="boothd-kiosk-") as state:
-        port = free_port()
-        log = open(os.path.join(state, "boothd.log"), "wb")
-        daemon = subprocess.Popen([
-            BOOTHD, "--set", f"api.port={port}", "--set", f"storage.state_directory={state}",
-            "--set", "api.test_commands=true", "--set", f"api.allowed_origins=http://127.0.0.1:{port}",
-            "--set", f"api.web_directory={ROOT}/web", "--set", "simulator.mode=off",
-        ], stdout=log, stderr=log)
+        kiosk = Kiosk(state, ["api.test_commands=true", "simulator.mode=off"])
         try:
-            deadline = time.time() + 20
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.1)
-            token = open(os.path.join(state, "api-token")).read().strip()
-            asyncio.run(record(port, token))
-            profile = os.path.join(state, "chromium-profile")
-            dom = subprocess.run([
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                "--virtual-time-budget=4000", "--run-all-compositor-stages-before-draw", "--dump-dom",
-                f"http://127.0.0.1:{port}/#token={token}",
-            ], capture_output=True, text=True, timeout=60).stdout
-            checks = {
+            asyncio.run(record(kiosk.port, kiosk.token))
+            dom = kiosk.dom()
+            report("kiosk page", dom, {
                 "connected": "connected (storage ok)" in dom,
                 "session shown": "S-chromium" in dom,
                 "SpO2 93 shown": 'data-code="150456"' in dom and ">93<" in dom,
                 "pulse 72 shown": 'data-code="149530"' in dom and ">72<" in dom,
-            }
-            failed = [name for name, passed in checks.items() if not passed]
-            if failed:
-                print(dom[:3000])
-                raise SystemExit(f"kiosk page: missing {', '.join(failed)}")
-            print(f"kiosk page in headless Chromium: {', '.join(checks)}")
+            })
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=10)
+            kiosk.stop()
 
 
 def simulator():
     """The embedded default: boothd on its simulator, no test commands; the page shows its devices and vitals."""
     with tempfile.TemporaryDirectory(prefix="boothd-kiosk-sim-") as state:
-        port = free_port()
-        log = open(os.path.join(state, "boothd.log"), "wb")
-        daemon = subprocess.Popen([
-            BOOTHD, "--set", f"api.port={port}", "--set", f"storage.state_directory={state}",
-            "--set", f"api.allowed_origins=http://127.0.0.1:{port}", "--set", f"api.web_directory={ROOT}/web",
-            "--set", "simulator.mode=on", "--set", "simulator.interval_seconds=0.3",
-            "--set", f"profiles.directories={ROOT}/firmware-profiles",
-        ], stdout=log, stderr=log)
+        kiosk = Kiosk(state, ["simulator.mode=on", "simulator.interval_seconds=0.3",
+                              f"profiles.directories={ROOT}/firmware-profiles"])
         try:
-            deadline = time.time() + 20
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.1)
             time.sleep(6)  # the cuff and the thermometer measure less often than the oximeter
-            token = open(os.path.join(state, "api-token")).read().strip()
-            profile = os.path.join(state, "chromium-profile")
-            dom = subprocess.run([
-                CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                "--virtual-time-budget=4000", "--run-all-compositor-stages-before-draw", "--dump-dom",
-                f"http://127.0.0.1:{port}/#token={token}",
-            ], capture_output=True, text=True, timeout=60).stdout
-            checks = {
+            dom = kiosk.dom()
+            report("kiosk page on the simulator", dom, {
                 "simulated devices listed": all(
                     name in dom for name in ("Simulated PLX oximeter", "Simulated BPS cuff", "Simulated HTS thermometer")
                 ),
@@ -122,15 +118,9 @@ def simulator():
                 "systolic from the simulator": 'data-code="150021"' in dom,
                 "temperature from the simulator": 'data-code="150364"' in dom,
                 "camera preview wired": "/camera/preview.mjpg?token=" in dom,
-            }
-            failed = [name for name, passed in checks.items() if not passed]
-            if failed:
-                print(dom[:3000])
-                raise SystemExit(f"kiosk page on the simulator: missing {', '.join(failed)}")
-            print(f"kiosk page on the simulator in headless Chromium: {', '.join(checks)}")
+            })
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=10)
+            kiosk.stop()
 
 
 main()
