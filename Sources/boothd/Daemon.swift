@@ -55,6 +55,7 @@ struct Daemon {
             throw ExitCode(78)
         }
         let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
+        let safety = Self.sessionSafety(recorder: recorder, inventory: inventory, config: config)
         let devices = DeviceRegistry()
         let tokenPath = TokenFile.path(for: config)
         let token: String
@@ -71,7 +72,8 @@ struct Daemon {
             commands: nil,
             config: config,
             fhir: false,
-            logger: Logger(label: "boothd.api")
+            logger: Logger(label: "boothd.api"),
+            safety: safety
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
@@ -85,6 +87,7 @@ struct Daemon {
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }
+            Self.addReadinessProbe(for: camera, id: "sim:camera", model: "Simulated camera", to: safety)
         }
         let apiServices = APIServer.makeApplications(
             config: config,

@@ -18,6 +18,8 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Consultation safety (readiness, manual entry); nil when boothd has not wired it.
+    let safety: SessionSafety?
     private let connections = Mutex(0)
 
     public init(
@@ -27,7 +29,8 @@ public final class SessionHub: Sendable {
         commands: (any DeviceCommandHandler)?,
         config: BoothConfig,
         fhir: Bool,
-        logger: Logger
+        logger: Logger,
+        safety: SessionSafety? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -39,6 +42,7 @@ public final class SessionHub: Sendable {
         self.testCommands = config.api.testCommands
         self.fhir = fhir
         self.logger = logger
+        self.safety = safety
     }
 
     /// Number of open session connections.
@@ -359,7 +363,10 @@ struct SessionConnection {
             case "measurements.pending":
                 let pending = try await hub.outbox.pendingMeasurements()
                 let items = pending.map {
-                    Wire.object([("binding", Wire.string($0.binding)), ("measurement", $0.body)])
+                    Wire.object([
+                        ("binding", Wire.string($0.binding)), ("bindingReason", Wire.string($0.reason)),
+                        ("measurement", $0.body),
+                    ])
                 }
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
@@ -369,6 +376,7 @@ struct SessionConnection {
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:
+                if let data = try await performSafety(name, params: params) { return data }
                 throw WireError(
                     "unknown_command",
                     "unknown command \"\(name.prefix(64))\" (known: \(SessionProtocol.commands.joined(separator: ", ")))"
