@@ -373,6 +373,8 @@ struct SessionConnection {
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
             case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case _ where Self.artifactCommands.contains(name):
+                return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:

@@ -19,12 +19,13 @@ public enum SessionProtocol {
     public static let commands = [
         "session.start", "session.end", "session.current", "measurement.assign", "measurement.discard",
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
-        "camera.control", "device.forget", "readiness", "measurement.manual",
+        "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
+        "readiness", "measurement.manual",
     ]
 
     public static let eventTypes = [
         "measurement", "measurement.assigned", "measurement.discarded", "session.started", "session.ended",
-        "readiness.report",
+        "artifact", "artifact.assigned", "artifact.discarded", "readiness.report",
     ]
 }
 
