@@ -23,7 +23,7 @@ import time
 
 import jsonschema
 import websockets
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 _spec = importlib.util.spec_from_file_location("api_e2e", os.path.join(os.path.dirname(__file__), "40-api-e2e.py"))
 api = importlib.util.module_from_spec(_spec)
@@ -275,14 +275,17 @@ async def kill_during_assignments(state_dir, cycles=12, readings=1000):
     assigned_events = {}    # event id → measurement id, as the observing client saw them
     kills_in_flight = 0
 
-    async def assign(stop, in_flight):
+    async def assign(stop, in_flight, assigning):
         client = await connect_resuming(daemon, "assigner", newest["assigner"])
         todo = [m for m in ids if m not in confirmed and m not in answered_bound]
         rng.shuffle(todo)
+        if not todo:  # everything assigned already (a very fast machine): nothing left to interrupt
+            assigning.set()
         for measurement_id in todo:
             if stop.is_set():
                 return
             in_flight.add(measurement_id)
+            assigning.set()
             reply = await api.command(client, f"a-{measurement_id}-{time.time()}", "measurement.assign",
                                   measurementId=measurement_id, reason="same patient")
             in_flight.discard(measurement_id)
@@ -316,8 +319,15 @@ async def kill_during_assignments(state_dir, cycles=12, readings=1000):
         daemon.start()
         stop = asyncio.Event()
         in_flight = set()
-        tasks = [asyncio.create_task(assign(stop, in_flight)), asyncio.create_task(observe(stop))]
-        await asyncio.sleep(rng.uniform(0.05, 0.4))
+        assigning = asyncio.Event()
+        tasks = [asyncio.create_task(assign(stop, in_flight, assigning)), asyncio.create_task(observe(stop))]
+        # The kill lands at a random moment once assignments are under way (however slow the machine is).
+        waiting = asyncio.create_task(assigning.wait())
+        await asyncio.wait([waiting, tasks[0]], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if tasks[0].done():
+            tasks[0].result()  # the assigner failed before assigning anything: show why
+        await asyncio.sleep(rng.uniform(0, 0.35))
         if in_flight:
             kills_in_flight += 1
         daemon.kill9()
@@ -325,7 +335,7 @@ async def kill_during_assignments(state_dir, cycles=12, readings=1000):
         for task in tasks:
             try:
                 await asyncio.wait_for(task, 5)
-            except (ConnectionClosed, OSError, asyncio.TimeoutError):
+            except (ConnectionClosed, InvalidHandshake, OSError, asyncio.TimeoutError):  # killed mid-handshake too
                 pass
     # Restart without a kill: the observer catches up; what is still unassigned stays so.
     daemon.start()
@@ -363,6 +373,7 @@ async def kill_during_assignments(state_dir, cycles=12, readings=1000):
     assert confirmed <= assigned, f"confirmed but not assigned: {sorted(confirmed - assigned)[:5]}"
     assert answered_bound <= assigned
     assert assigned, "no assignment happened"
+    assert kills_in_flight > 0, "no kill landed while an assignment was in flight"
     ok(f"kill -9 x{cycles} during assignments ({kills_in_flight} with an assign in flight): {len(assigned)} assigned "
        f"(1 event, 1 audit row each; {len(confirmed)} confirmed, {len(answered_bound)} answered already_bound after "
        f"a lost reply), {len(still)} still unassigned, 0 lost, 0 duplicated, 0 half-assigned")
