@@ -17,6 +17,7 @@ import json
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -135,6 +136,34 @@ async def test_readiness(daemon):
     return data["eventId"]
 
 
+def test_boothctl_check(daemon):
+    """boothctl check asks the running boothd (same report, recorded too); without it, it says so."""
+    boothctl = os.path.join(os.path.dirname(api.BOOTHD), "boothctl")
+    common = ["--set", f"storage.state_directory={daemon.state_dir}", "--json"]
+    run = subprocess.run([boothctl, "check", "--set", f"api.port={daemon.port}"] + common,
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1, (run.returncode, run.stderr)  # the glucose meter is missing
+    output = json.loads(run.stdout)
+    assert output["source"].startswith(f"boothd at ws://127.0.0.1:{daemon.port}/ws"), output["source"]
+    readiness_validator.validate({"durationMicros": output["durationMicros"], "eventId": output["eventId"],
+                                  "report": output["report"]})
+    levels = {r["role"]: r["level"] for r in output["report"]["results"]}
+    assert levels == {"oximeter": "ready", "bp": "ready", "thermometer": "ready", "glucometer": "missing",
+                      "otoscope": "ready"}, levels
+    text = subprocess.run([boothctl, "check", "--set", f"api.port={daemon.port}",
+                           "--set", f"storage.state_directory={daemon.state_dir}"],
+                          capture_output=True, text=True, timeout=30)
+    assert "→ switch on the glucose meter" in text.stdout, text.stdout
+    alone = subprocess.run([boothctl, "check", "--set", f"api.port={free_port()}",
+                            "--set", "booth.inventory=thermometer"] + common, capture_output=True, text=True,
+                           timeout=30)
+    assert alone.returncode == 1, alone.stderr
+    fallback = json.loads(alone.stdout)
+    assert "without the running boothd" in fallback["source"] and "not reachable" in fallback["source"], fallback
+    ok(f"boothctl check: asks the running boothd (event {output['eventId']}, {output['durationMicros'] / 1000:.1f} ms, "
+       "exit 1 for a missing role, plain-language actions); without boothd it says so and checks locally")
+
+
 async def test_cuff_slot_and_binding(daemon):
     ws, _ = await connect(daemon, "binding")
     started = await command(ws, "s1", "session.start", sessionId="S-safety", contextRef="opaque-consultation")
@@ -247,7 +276,7 @@ def check_audit_and_events(state_dir, readiness_event, cuff_id, discarded_id):
     assert ("assign", cuff_id, "S-safety", "patient confirmed", None) in audit, audit
     assert ("discard", discarded_id, None, "other user", None) in audit, audit
     assert not any(row[1] == "manual-refused" for row in audit)
-    assert readiness >= 1 and readiness_event >= 1
+    assert readiness == 3 and readiness_event >= 1, readiness  # the readiness command and two boothctl checks
     ok(f"audit trail: {len(audit)} rows (5 manual entries with operator ref, assign, discard; none for the "
        f"refused value); {readiness} readiness.report event(s) in the outbox")
 
@@ -385,6 +414,7 @@ async def main():
         daemon.start()
         try:
             readiness_event = await test_readiness(daemon)
+            test_boothctl_check(daemon)
             cuff_id, discarded_id = await test_cuff_slot_and_binding(daemon)
             await test_manual_entry(daemon)
         finally:
