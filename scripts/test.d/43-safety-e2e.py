@@ -177,9 +177,14 @@ async def test_cuff_slot_and_binding(daemon):
     oximeter = await wait_for(ws, is_measurement_from("sim:oximeter", start))
     assert oximeter["data"]["binding"] == "session" and oximeter["data"]["bindingReason"] == "takenDuringSession"
     cuff_id = cuff["data"]["measurement"]["id"]
+    # A record from device memory with no trusted time: history, shown apart with its reason.
+    stored = await command(ws, "h1", "test.record", measurementId="memory-untrusted", origin="stored")
+    assert stored["data"]["binding"] == "history", stored
     pending = await command(ws, "p1", "measurements.pending")
     waiting = {m["measurement"]["id"]: m for m in pending["data"]["measurements"]}
     assert waiting[cuff_id]["binding"] == "unassigned" and waiting[cuff_id]["bindingReason"] == "otherUserSlot"
+    assert waiting["memory-untrusted"]["binding"] == "history", waiting["memory-untrusted"]
+    assert waiting["memory-untrusted"]["bindingReason"] == "storedTimeUntrusted", waiting["memory-untrusted"]
     # Explicit decisions, with typed errors.
     assigned = await command(ws, "a1", "measurement.assign", measurementId=cuff_id, reason="patient confirmed")
     assert assigned["type"] == "result" and assigned["data"]["sessionId"] == "S-safety", assigned
@@ -201,7 +206,8 @@ async def test_cuff_slot_and_binding(daemon):
     discarded = await command(ws, "a7", "measurement.discard", measurementId=second_id, reason="other user")
     assert discarded["type"] == "result", discarded
     await ws.close()
-    ok("cuff slot: live reading from user 1 (booth slot 2) unassigned with reason otherUserSlot, oximeter bound; "
+    ok("cuff slot: live reading from user 1 (booth slot 2) unassigned with reason otherUserSlot, oximeter bound, "
+       "untrusted memory record history (storedTimeUntrusted); "
        f"assign/discard explicit; {len(errors)} typed errors (already_bound, unknown_measurement, unknown_session)")
     return cuff_id, second_id
 
