@@ -11,7 +11,7 @@ struct Boothctl: AsyncParsableCommand {
         abstract: "Diagnose and operate the booth's devices (for technicians).",
         discussion: """
             Every command takes --json for scripts.
-            Planned, not yet in this build: status, devices, forget, measure, camera, usage.
+            Planned, not yet in this build: camera.
             """,
         version: BoothVersion.string,
         subcommands: [
@@ -28,6 +28,11 @@ struct Boothctl: AsyncParsableCommand {
             LogsCommand.self,
             ReportCommand.self,
             CheckCommand.self,
+            StatusCommand.self,
+            DevicesCommand.self,
+            MeasureCommand.self,
+            ForgetCommand.self,
+            UsageCommand.self,
         ]
     )
 }

@@ -19,7 +19,7 @@ public enum SessionProtocol {
     public static let commands = [
         "session.start", "session.end", "session.current", "measurement.assign", "measurement.discard",
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
-        "camera.control", "device.forget",
+        "camera.control", "device.forget", "status", "usage",
     ]
 
     public static let eventTypes = [
