@@ -151,6 +151,15 @@ struct Daemon {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
         }
+        deviceServices.append(
+            MetricsSampler(
+                outbox: outbox,
+                registry: devices,
+                clients: { hub.connectionCount },
+                camera: camera,
+                logger: Logger(label: "boothd.metrics")
+            )
+        )
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),
