@@ -374,6 +374,8 @@ struct SessionConnection {
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
             case "status", "usage":
                 return try await technicianCommand(name, params: params)
+            case _ where Self.artifactCommands.contains(name):
+                return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:
