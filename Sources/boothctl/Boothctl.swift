@@ -61,9 +61,13 @@ struct DoctorCommand: ParsableCommand {
 
     @Option(help: "Configuration file to validate.") var config: String?
     @Flag(help: "Machine-readable output.") var json = false
+    @Option(help: .hidden) var sysroot = "/"
 
     func run() throws {
-        let checks = Doctor(configPath: config, environment: ProcessInfo.processInfo.environment).run()
+        let environment = ProcessInfo.processInfo.environment
+        let checks =
+            Doctor(root: sysroot, configPath: config, environment: environment).run()
+            + DoctorDaemonChecks.run(configPath: config, environment: environment)
         if json {
             try printJSON(checks)
         } else {
