@@ -160,6 +160,40 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
         #expect(empty.sessions == 0 && empty.roles.isEmpty)
     }
 
+    /// Readiness runs (`readiness.report` events, as the readiness command writes them) are counted by overall
+    /// result, and each role found not ready is counted on its role row.
+    @Test func readinessRunsAreCounted() throws {
+        let statistics = UsageStatistics.open(
+            directory: temporaryDirectory(),
+            timeZone: Self.utc,
+            logger: Logger(label: "t")
+        )
+        let at: Int64 = 1_700_000_000_000_000
+        func run(_ id: Int64, _ overall: String, _ results: [(String, String)]) -> StoredEvent {
+            let items = results.map { "{\"role\":\"\($0.0)\",\"level\":\"\($0.1)\",\"detail\":\"x\"}" }
+            return StoredEvent(
+                id: id,
+                type: "readiness.report",
+                sessionID: nil,
+                createdAtMicros: at + id,
+                payload: "{\"durationMicros\":1200,\"report\":{\"evaluatedAtMicros\":\(at),\"overall\":\"\(overall)\","
+                    + "\"results\":[\(items.joined(separator: ","))]}}"
+            )
+        }
+        try statistics.apply([
+            run(1, "ready", [("thermometer", "ready"), ("bp", "ready")]),
+            run(2, "warning", [("thermometer", "warning"), ("bp", "ready")]),
+            run(3, "missing", [("thermometer", "missing"), ("bp", "warning")]),
+        ])
+        let day = statistics.day(ofMicros: at)
+        let report = try statistics.report(since: day, until: day)
+        #expect(report.readiness == UsageReadiness(runs: 3, ready: 1, warning: 1, missing: 1))
+        #expect(report.days.first?.readiness.runs == 3)
+        #expect(report.roles.first { $0.role == "thermometer" }?.notReady == 2)
+        #expect(report.roles.first { $0.role == "bp" }?.notReady == 1)
+        #expect(report.roles.first { $0.role == "bp" }?.measurements == 0)
+    }
+
     @Test func badDaysAreRefusedWithTheParameterName() throws {
         let statistics = UsageStatistics.open(
             directory: temporaryDirectory(),
@@ -282,8 +316,10 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
             sessionsUsed: 3,
             measurements: 4,
             failures: 0,
-            retakes: 1
+            retakes: 1,
+            notReady: 2
         )
+        let checks = UsageReadiness(runs: 3, ready: 1, warning: 1, missing: 1)
         let report = UsageReport(
             since: "2026-11-26",
             until: "2026-11-26",
@@ -291,23 +327,25 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
             sessions: 4,
             devices: [thermometer],
             roles: [role],
-            days: [UsageDay(day: "2026-11-26", sessions: 4, devices: [thermometer], roles: [role])]
+            readiness: checks,
+            days: [UsageDay(day: "2026-11-26", sessions: 4, devices: [thermometer], roles: [role], readiness: checks)]
         )
         #expect(
             TechnicianViews.usageTable(report) == [
                 "usage 2026-11-26 to 2026-11-26 (Europe/Paris): 4 sessions",
-                "ROLE         DEVICE           MODEL           USED IN  RATE  READINGS  RETAKES  FAILURES",
-                "thermometer  (all)            -               3/4      75%   4         1        0",
-                "thermometer  sim:thermometer  HTS, simulated  3/4      75%   4         1        0",
+                "ROLE         DEVICE           MODEL           USED IN  RATE  READINGS  RETAKES  FAILURES  NOT READY",
+                "thermometer  (all)            -               3/4      75%   4         1        0         2",
+                "thermometer  sim:thermometer  HTS, simulated  3/4      75%   4         1        0         -",
+                "readiness checks: 3 (1 ready, 1 warning, 1 missing)",
             ]
         )
         #expect(
             TechnicianViews.usageCSV(report) == """
-                day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures
-                2026-11-26,thermometer,,,4,3,0.7500,4,1,0
-                2026-11-26,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0
-                total,thermometer,,,4,3,0.7500,4,1,0
-                total,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0
+                day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures,not_ready
+                2026-11-26,thermometer,,,4,3,0.7500,4,1,0,2
+                2026-11-26,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0,0
+                total,thermometer,,,4,3,0.7500,4,1,0,2
+                total,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0,0
 
                 """
         )

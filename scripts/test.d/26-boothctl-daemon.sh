@@ -154,11 +154,11 @@ check_usage <"$work/usage.json" || fail "usage rates: $(cat "$work/usage.json")"
 validate usageData <"$work/usage.json" || fail "usage --format json does not match usageData"
 today=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["until"])' "$work/usage.json")
 timeout 10 "$ctl" usage "${T[@]}" --since "$today" --until "$today" --format csv >"$work/usage.csv"
-grep -qx "total,oximeter,,,4,3,0.7500,4,1,0" "$work/usage.csv" || { cat "$work/usage.csv"; fail "usage csv"; }
-grep -qx "$today,oximeter,test:oximeter,test.record,4,3,0.7500,4,1,0" "$work/usage.csv" \
+grep -qx "total,oximeter,,,4,3,0.7500,4,1,0,0" "$work/usage.csv" || { cat "$work/usage.csv"; fail "usage csv"; }
+grep -qx "$today,oximeter,test:oximeter,test.record,4,3,0.7500,4,1,0,0" "$work/usage.csv" \
     || { cat "$work/usage.csv"; fail "usage csv day row"; }
 timeout 10 "$ctl" usage "${T[@]}" >"$work/usage.txt"
-grep -Eq "^oximeter +test:oximeter +test.record +3/4 +75% +4 +1 +0$" "$work/usage.txt" \
+grep -Eq "^oximeter +test:oximeter +test.record +3/4 +75% +4 +1 +0 +-$" "$work/usage.txt" \
     || { cat "$work/usage.txt"; fail "usage table"; }
 status=0
 "$ctl" usage "${T[@]}" --since 2026-13-01 2>"$work/err.txt" || status=$?

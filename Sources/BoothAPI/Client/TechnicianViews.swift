@@ -86,12 +86,12 @@ public enum TechnicianViews {
             "usage \(report.since) to \(report.until) (\(report.timeZone)): \(report.sessions) session"
                 + (report.sessions == 1 ? "" : "s")
         ]
-        let header = ["ROLE", "DEVICE", "MODEL", "USED IN", "RATE", "READINGS", "RETAKES", "FAILURES"]
+        let header = ["ROLE", "DEVICE", "MODEL", "USED IN", "RATE", "READINGS", "RETAKES", "FAILURES", "NOT READY"]
         func cells(_ row: UsageRow) -> [String] {
             [
                 row.role, row.deviceId ?? "(all)", row.model ?? "-", "\(row.sessionsUsed)/\(row.sessions)",
                 row.usageRate.map { String(format: "%.0f%%", $0 * 100) } ?? "-", "\(row.measurements)",
-                "\(row.retakes)", "\(row.failures)",
+                "\(row.retakes)", "\(row.failures)", row.deviceId == nil ? "\(row.notReady)" : "-",
             ]
         }
         var rows: [[String]] = []
@@ -99,20 +99,27 @@ public enum TechnicianViews {
             rows.append(cells(role))
             rows += report.devices.filter { $0.role == role.role }.map(cells)
         }
-        if rows.isEmpty { return lines + ["no device was used"] }
+        let readiness = report.readiness
+        let checks =
+            "readiness checks: \(readiness.runs)"
+            + (readiness.runs == 0
+                ? "" : " (\(readiness.ready) ready, \(readiness.warning) warning, \(readiness.missing) missing)")
+        if rows.isEmpty { return lines + ["no device was used", checks] }
         lines += table([header] + rows)
-        return lines
+        return lines + [checks]
     }
 
     /// One row per day and device, and per day and role (`device_id` empty), then the period's totals
     /// (`day` = `total`).
     public static func usageCSV(_ report: UsageReport) -> String {
-        var lines = ["day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures"]
+        var lines = [
+            "day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures,not_ready"
+        ]
         func line(_ day: String, _ row: UsageRow) -> String {
             [
                 day, row.role, row.deviceId ?? "", row.model ?? "", "\(row.sessions)", "\(row.sessionsUsed)",
                 row.usageRate.map { String(format: "%.4f", $0) } ?? "", "\(row.measurements)", "\(row.retakes)",
-                "\(row.failures)",
+                "\(row.failures)", "\(row.notReady)",
             ].map(csvField).joined(separator: ",")
         }
         for day in report.days {

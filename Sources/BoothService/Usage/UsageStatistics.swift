@@ -40,6 +40,8 @@ public struct UsageRow: Sendable, Codable, Equatable {
     public var failures: Int
     /// Readings of a role already measured in the same session (a second blood pressure, a re-taken temperature).
     public var retakes: Int
+    /// Readiness checks that found the role not ready (warning or missing); per-role rows only.
+    public var notReady: Int
 
     public init(
         deviceId: String?,
@@ -49,7 +51,8 @@ public struct UsageRow: Sendable, Codable, Equatable {
         sessionsUsed: Int,
         measurements: Int,
         failures: Int,
-        retakes: Int
+        retakes: Int,
+        notReady: Int = 0
     ) {
         self.deviceId = deviceId
         self.role = role
@@ -60,6 +63,31 @@ public struct UsageRow: Sendable, Codable, Equatable {
         self.measurements = measurements
         self.failures = failures
         self.retakes = retakes
+        self.notReady = notReady
+    }
+}
+
+/// Readiness checks run before consultations (the `readiness` command), by overall result.
+public struct UsageReadiness: Sendable, Codable, Equatable {
+    public var runs: Int
+    public var ready: Int
+    public var warning: Int
+    public var missing: Int
+
+    public init(runs: Int = 0, ready: Int = 0, warning: Int = 0, missing: Int = 0) {
+        self.runs = runs
+        self.ready = ready
+        self.warning = warning
+        self.missing = missing
+    }
+
+    static func + (lhs: Self, rhs: Self) -> Self {
+        Self(
+            runs: lhs.runs + rhs.runs,
+            ready: lhs.ready + rhs.ready,
+            warning: lhs.warning + rhs.warning,
+            missing: lhs.missing + rhs.missing
+        )
     }
 }
 
@@ -70,12 +98,20 @@ public struct UsageDay: Sendable, Codable, Equatable {
     public var sessions: Int
     public var devices: [UsageRow]
     public var roles: [UsageRow]
+    public var readiness: UsageReadiness
 
-    public init(day: String, sessions: Int, devices: [UsageRow], roles: [UsageRow]) {
+    public init(
+        day: String,
+        sessions: Int,
+        devices: [UsageRow],
+        roles: [UsageRow],
+        readiness: UsageReadiness = UsageReadiness()
+    ) {
         self.day = day
         self.sessions = sessions
         self.devices = devices
         self.roles = roles
+        self.readiness = readiness
     }
 }
 
@@ -88,6 +124,7 @@ public struct UsageReport: Sendable, Codable, Equatable {
     public var sessions: Int
     public var devices: [UsageRow]
     public var roles: [UsageRow]
+    public var readiness: UsageReadiness
     public var days: [UsageDay]
 
     public init(
@@ -97,6 +134,7 @@ public struct UsageReport: Sendable, Codable, Equatable {
         sessions: Int,
         devices: [UsageRow],
         roles: [UsageRow],
+        readiness: UsageReadiness = UsageReadiness(),
         days: [UsageDay]
     ) {
         self.since = since
@@ -105,6 +143,7 @@ public struct UsageReport: Sendable, Codable, Equatable {
         self.sessions = sessions
         self.devices = devices
         self.roles = roles
+        self.readiness = readiness
         self.days = days
     }
 }
@@ -183,6 +222,17 @@ public final class UsageStatistics: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-readiness") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE daily_readiness (
+                        day TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0, ready INTEGER NOT NULL DEFAULT 0,
+                        warning INTEGER NOT NULL DEFAULT 0, missing INTEGER NOT NULL DEFAULT 0
+                    );
+                    ALTER TABLE daily_role ADD COLUMN not_ready INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -224,6 +274,19 @@ public final class UsageStatistics: Sendable {
 
     private struct SessionData: Decodable {
         var startedAtMicros: Int64?
+    }
+
+    /// A `readiness.report` event: `{"durationMicros": …, "report": {"overall": …, "results": [{"role", "level"…}]}}`.
+    private struct ReadinessData: Decodable {
+        struct Report: Decodable {
+            struct Result: Decodable {
+                var role: String
+                var level: String
+            }
+            var overall: String
+            var results: [Result]
+        }
+        var report: Report
     }
 
     private struct MeasurementData: Decodable {
@@ -300,6 +363,21 @@ public final class UsageStatistics: Sendable {
             let bound = event.type == "measurement.assigned" || data.binding == MeasurementBinding.session.rawValue
             if bound, let session = data.sessionId ?? event.sessionID {
                 try use(db, session: session, device: head.device.id, role: role, model: model)
+            }
+        case "readiness.report":
+            guard let data = try? decoder.decode(ReadinessData.self, from: payload) else { return }
+            let day = day(ofMicros: event.createdAtMicros)
+            let level = ["ready", "warning", "missing"].contains(data.report.overall) ? data.report.overall : "missing"
+            // `level` is one of the three column names above, never input as is.
+            try db.execute(
+                sql: """
+                    INSERT INTO daily_readiness (day, runs, \(level)) VALUES (?, 1, 1)
+                    ON CONFLICT(day) DO UPDATE SET runs = runs + 1, \(level) = \(level) + 1
+                    """,
+                arguments: [day]
+            )
+            for result in data.report.results where result.level != "ready" {
+                try bump(db, day: day, device: nil, role: result.role, model: nil, column: "not_ready")
             }
         default:
             return
@@ -423,9 +501,10 @@ public final class UsageStatistics: Sendable {
             var measurements: Int
             var failures: Int
             var retakes: Int
+            var notReady = 0
         }
         let range: StatementArguments = [since, until]
-        let fetched: ([String: Int], [Raw], [Raw])
+        let fetched: ([String: Int], [Raw], [Raw], [String: UsageReadiness])
         do {
             fetched = try pool.read { db in
                 var sessions: [String: Int] = [:]
@@ -465,15 +544,29 @@ public final class UsageStatistics: Sendable {
                         used: $0["sessions_used"],
                         measurements: $0["measurements"],
                         failures: $0["failures"],
-                        retakes: $0["retakes"]
+                        retakes: $0["retakes"],
+                        notReady: $0["not_ready"]
                     )
                 }
-                return (sessions, devices, roles)
+                var readiness: [String: UsageReadiness] = [:]
+                for row in try Row.fetchAll(
+                    db,
+                    sql: "SELECT * FROM daily_readiness WHERE day BETWEEN ? AND ?",
+                    arguments: range
+                ) {
+                    readiness[row["day"]] = UsageReadiness(
+                        runs: row["runs"],
+                        ready: row["ready"],
+                        warning: row["warning"],
+                        missing: row["missing"]
+                    )
+                }
+                return (sessions, devices, roles, readiness)
             }
         } catch {
             throw UsageError(.unavailable, "usage database read failed: \(error)")
         }
-        let (sessionsByDay, deviceRows, roleRows) = fetched
+        let (sessionsByDay, deviceRows, roleRows, readinessByDay) = fetched
         let total = sessionsByDay.values.reduce(0, +)
         func row(_ raw: Raw, sessions: Int) -> UsageRow {
             UsageRow(
@@ -484,7 +577,8 @@ public final class UsageStatistics: Sendable {
                 sessionsUsed: raw.used,
                 measurements: raw.measurements,
                 failures: raw.failures,
-                retakes: raw.retakes
+                retakes: raw.retakes,
+                notReady: raw.notReady
             )
         }
         func totals(_ rows: [Raw], key: (Raw) -> String) -> [UsageRow] {
@@ -497,6 +591,7 @@ public final class UsageStatistics: Sendable {
                     existing.measurements += raw.measurements
                     existing.failures += raw.failures
                     existing.retakes += raw.retakes
+                    existing.notReady += raw.notReady
                     existing.model = raw.model ?? existing.model
                     merged[k] = existing
                 } else {
@@ -506,7 +601,8 @@ public final class UsageStatistics: Sendable {
             }
             return order.sorted().compactMap { merged[$0] }.map { row($0, sessions: total) }
         }
-        let days = Set(sessionsByDay.keys).union(deviceRows.map(\.day)).union(roleRows.map(\.day)).sorted()
+        let days = Set(sessionsByDay.keys).union(deviceRows.map(\.day)).union(roleRows.map(\.day))
+            .union(readinessByDay.keys).sorted()
         return UsageReport(
             since: since,
             until: until,
@@ -514,13 +610,15 @@ public final class UsageStatistics: Sendable {
             sessions: total,
             devices: totals(deviceRows) { "\($0.role)\u{0}\($0.device ?? "")" },
             roles: totals(roleRows) { $0.role },
+            readiness: readinessByDay.values.reduce(UsageReadiness(), +),
             days: days.map { day in
                 let sessions = sessionsByDay[day] ?? 0
                 return UsageDay(
                     day: day,
                     sessions: sessions,
                     devices: deviceRows.filter { $0.day == day }.map { row($0, sessions: sessions) },
-                    roles: roleRows.filter { $0.day == day }.map { row($0, sessions: sessions) }
+                    roles: roleRows.filter { $0.day == day }.map { row($0, sessions: sessions) },
+                    readiness: readinessByDay[day] ?? UsageReadiness()
                 )
             }
         )
