@@ -28,7 +28,11 @@ public struct UsageAggregator: Service {
     }
 
     public func run() async throws {
-        guard statistics.unavailableReason == nil else { return }
+        guard statistics.unavailableReason == nil else {
+            // A service that returns stops boothd's whole service group: without statistics boothd still serves.
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await followEvents() }
