@@ -32,6 +32,11 @@ final class RawWebSocket {
         }
     }
 
+    /// Wraps an already connected and upgraded socket (tests drive the framing over a socket pair).
+    init(connected fd: Int32) {
+        self.fd = fd
+    }
+
     deinit {
         Glibc.close(fd)
     }
