@@ -85,6 +85,17 @@ if [ $status = 0 ]; then
 else
     grep -q "not_available" "$work/forget.txt" || fail "forget: $(cat "$work/forget.txt")"
 fi
+
+# report: the running daemon's status and device list go into the support archive.
+printf 'storage:\n  state_directory: %s\napi:\n  unix_socket: %s\n  token_group: ""\n' "$work/state" "$sock" >"$work/ctl.yaml"
+(cd "$work" && timeout 30 "$ctl" report --config "$work/ctl.yaml" -o report.tar.gz >/dev/null)
+tar xzf "$work/report.tar.gz" -C "$work"
+"$py" -c '
+import json,sys
+d=json.load(open(sys.argv[1]+"/boothd-report/devices.json")); assert len(d)==3, d
+s=json.load(open(sys.argv[1]+"/boothd-report/status.json")); assert "sessionId" not in s["session"], s
+c={x["name"]:x for x in json.load(open(sys.argv[1]+"/boothd-report/doctor.json"))}; assert c["boothd"]["verdict"]=="PASS", c["boothd"]
+' "$work" || fail "report with the daemon running"
 stop_boothd
 
 # --- boothd stopped: clear errors, and the in-process simulator ---------------------------------------------
