@@ -18,6 +18,10 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Usage statistics for the `usage` command (nil: not kept by this boothd).
+    let usage: UsageStatistics?
+    /// For the uptime in `status`.
+    let startedAt = ContinuousClock.now
     /// Consultation safety (readiness, manual entry); nil when boothd has not wired it.
     let safety: SessionSafety?
     private let connections = Mutex(0)
@@ -30,6 +34,7 @@ public final class SessionHub: Sendable {
         config: BoothConfig,
         fhir: Bool,
         logger: Logger,
+        usage: UsageStatistics? = nil,
         safety: SessionSafety? = nil
     ) {
         self.outbox = outbox
@@ -42,6 +47,7 @@ public final class SessionHub: Sendable {
         self.testCommands = config.api.testCommands
         self.fhir = fhir
         self.logger = logger
+        self.usage = usage
         self.safety = safety
     }
 
@@ -373,6 +379,8 @@ struct SessionConnection {
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
             case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case "status", "usage":
+                return try await technicianCommand(name, params: params)
             case _ where Self.artifactCommands.contains(name):
                 return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:
