@@ -10,7 +10,7 @@ import Foundation
 /// clock estimates; the run is recorded for the usage report). When boothd is not running, or with `--local`, it
 /// evaluates the configuration's inventory against what this machine shows (camera nodes, sound capture cards)
 /// and says so in its output.
-struct CheckCommand: AsyncParsableCommand {
+struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Readiness check: for each device the booth should have, ready / warning / missing and what to do."
@@ -37,7 +37,7 @@ struct CheckCommand: AsyncParsableCommand {
         "evaluated from the configuration and this machine only, without the running boothd: "
         + "wireless devices cannot be seen and are reported missing"
 
-    func run() async throws {
+    func run() throws {
         let started = Date()
         let loaded: BoothConfig
         let inventory: BoothInventory
@@ -49,20 +49,20 @@ struct CheckCommand: AsyncParsableCommand {
         }
         var unreachable: String?
         if !local {
-            let answer: DaemonReadiness.Answer?
+            let queried: (answer: DaemonReadiness.Answer, endpoint: String)?
             do {
-                answer = try await DaemonReadiness.query(config: loaded)
+                queried = try DaemonReadiness.query(config: loaded)
             } catch {
-                answer = nil
+                queried = nil
                 unreachable = "\(error)"
             }
-            if let answer {
+            if let (answer, endpoint) = queried {
                 // The daemon's own inventory decides what is expected.
                 try emit(
                     Output(
-                        source: "boothd at \(answer.url) (recorded as readiness.report event \(answer.eventID))",
+                        source: "boothd at \(endpoint) (recorded as readiness.report event \(answer.eventId))",
                         durationMicros: answer.durationMicros,
-                        eventId: answer.eventID,
+                        eventId: answer.eventId,
                         report: answer.report
                     ),
                     inventoryIsEmpty: answer.report.results.isEmpty

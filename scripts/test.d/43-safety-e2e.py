@@ -159,7 +159,7 @@ def test_boothctl_check(daemon):
                            timeout=30)
     assert alone.returncode == 1, alone.stderr
     fallback = json.loads(alone.stdout)
-    assert "without the running boothd" in fallback["source"] and "not reachable" in fallback["source"], fallback
+    assert "without the running boothd" in fallback["source"] and "boothd is not running" in fallback["source"], fallback
     ok(f"boothctl check: asks the running boothd (event {output['eventId']}, {output['durationMicros'] / 1000:.1f} ms, "
        "exit 1 for a missing role, plain-language actions); without boothd it says so and checks locally")
 
