@@ -141,10 +141,9 @@ public final class BlueZCentral: Sendable {
         do {
             try await setProperty(adapter.path, BlueZName.adapter, "Powered", .boolean(true))
         } catch {
-            if error.isBlueZError(".Blocked") || error.isBlueZError(".Busy") {
-                throw BlueZError.adapterBlocked(adapter.name)
-            }
-            throw error
+            if error.isBlueZError(".Blocked") { throw BlueZError.adapterBlocked(adapter.name) }
+            // Busy: bluetoothd is powering the adapter itself (right after it started): wait for that below.
+            if !error.isBlueZError(".Busy") { throw error }
         }
         let path = adapter.path
         try await wait(for: "powering \(adapter.name) on", timeout: 10, failure: .adapterOff(adapter.name)) {

@@ -139,6 +139,12 @@ struct Daemon {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
         }
+        deviceServices += BLEDeviceService.services(
+            config: config,
+            profiles: profiles,
+            sink: recorder,
+            registry: devices
+        )
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),

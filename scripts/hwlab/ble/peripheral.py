@@ -9,7 +9,9 @@ values, so a receiver can tell a duplicated delivery from a new reading. Every s
 
 Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
 and advertising again). When bluetoothd restarts, the application, advertisement and agent are registered again.
-usage: peripheral.py ADAPTER LOCAL_NAME
+usage: peripheral.py ADAPTER LOCAL_NAME [SERVICES]
+SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps); DIS and Battery
+are always there. Each is one entry of MEASUREMENT_SERVICES (uuid + builder), so another service is one function.
 """
 import signal
 import sys
@@ -22,6 +24,7 @@ from gi.repository import GLib
 
 ADAPTER = sys.argv[1] if len(sys.argv) > 1 else 'hci0'
 NAME = sys.argv[2] if len(sys.argv) > 2 else 'VLab-Oximeter'
+SELECTED = (sys.argv[3] if len(sys.argv) > 3 else 'plx,hts,bps').split(',')
 TICK_MS = 500
 OFF_S = 3
 BLUEZ = 'org.bluez'
@@ -212,15 +215,34 @@ Characteristic(dis, 0x2A25, ['read'], list(b'SN-0042'))
 Characteristic(dis, 0x2A26, ['read'], list(b'1.2.3'))
 battery = Service(app, 1, 0x180F)
 Characteristic(battery, 0x2A19, ['read', 'notify'], [87])
-plx = Service(app, 2, 0x1822)
-Characteristic(plx, 0x2A5F, ['notify'], plx_continuous(0), plx_continuous)
-Characteristic(plx, 0x2A60, ['read'], [0x00, 0x00])
-hts = Service(app, 3, 0x1809)
-Characteristic(hts, 0x2A1C, ['indicate'], hts_temperature(0), hts_temperature)
-bps = Service(app, 4, 0x1810)
-Characteristic(bps, 0x2A35, ['indicate'], bps_measurement(0), bps_measurement)
-Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
-advertisement = Advertisement(['1822', '1809', '1810'])
+
+
+def add_plx(index):
+    plx = Service(app, index, 0x1822)
+    Characteristic(plx, 0x2A5F, ['notify'], plx_continuous(0), plx_continuous)
+    Characteristic(plx, 0x2A60, ['read'], [0x00, 0x00])
+
+
+def add_hts(index):
+    hts = Service(app, index, 0x1809)
+    Characteristic(hts, 0x2A1C, ['indicate'], hts_temperature(0), hts_temperature)
+
+
+def add_bps(index):
+    bps = Service(app, index, 0x1810)
+    Characteristic(bps, 0x2A35, ['indicate'], bps_measurement(0), bps_measurement)
+    Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
+
+
+# name -> (advertised 16-bit service UUID, builder(service index))
+MEASUREMENT_SERVICES = {
+    'plx': ('1822', add_plx),
+    'hts': ('1809', add_hts),
+    'bps': ('1810', add_bps),
+}
+for offset, name in enumerate(SELECTED):
+    MEASUREMENT_SERVICES[name][1](2 + offset)
+advertisement = Advertisement([MEASUREMENT_SERVICES[name][0] for name in SELECTED])
 agent = Agent(bus, Agent.path)
 adapter_path = f'/org/bluez/{ADAPTER}'
 

@@ -1,0 +1,231 @@
+"""boothd end to end over real BLE, inside the lab guest: boothd (ble.adapter=hci1) reads the simulated device
+(peripheral.py on hci0) through real bluetoothd, and a Python `websockets` client checks what reaches the session
+WebSocket. Reuses the daemon/client helpers of scripts/test.d/40-api-e2e.py (every frame is schema-validated).
+
+Scenario: the device is listed as `discovered` before it is bonded (ble.connect=bonded), `boothctl pair` bonds it,
+boothd connects and a measurement arrives with the values the device sent (raw bytes compared with the device's
+log, decoded values checked); the device is switched off and on (gone, reconnect, next reading); bluetoothd is
+restarted (reconnect, next reading); no reading is delivered more often than the device sent it; connects and
+measurements are counted per device in /metrics.
+Figures: advertisement → first measurement on the WebSocket, notification → WebSocket latency.
+
+usage: boothd_e2e.py ROOT BUILD_DIR ADDRESS PERIPHERAL_PID PERIPHERAL_LOG OUT_DIR   (env BLE_BLUETOOTHD_PID)
+"""
+
+import asyncio
+import collections
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT, BUILD_DIR, ADDRESS, PERIPHERAL_PID, PERIPHERAL_LOG, OUT = sys.argv[1:7]
+DEVICE_ID = f"ble:{ADDRESS}"
+sys.argv = [sys.argv[0], os.path.join(BUILD_DIR, "boothd"), ROOT]
+_spec = importlib.util.spec_from_file_location("api_e2e", os.path.join(ROOT, "scripts/test.d/40-api-e2e.py"))
+api = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(api)
+
+failures = 0
+received = []  # (monotonic receive time, measurement)
+states = []  # (monotonic time, state, status)
+
+
+def check(what, ok):
+    global failures
+    print(("PASS " if ok else "FAIL ") + what, flush=True)
+    failures += 0 if ok else 1
+    return ok
+
+
+def peripheral_lines(kind):
+    """(monotonic time, rest) of the device's log lines `<t> [periph] <kind> ...`."""
+    result = []
+    for line in open(PERIPHERAL_LOG):
+        parts = line.split(maxsplit=2)
+        if len(parts) == 3 and parts[1] == "[periph]" and parts[2].startswith(kind):
+            result.append((float(parts[0]), parts[2][len(kind):].strip()))
+    return result
+
+
+def sent_values():
+    return [(t, rest.split()[1]) for t, rest in peripheral_lines("sent ") if rest.startswith("2a5f ")]
+
+
+def sfloat(low, high):
+    raw = low | high << 8
+    mantissa, exponent = raw & 0x0FFF, raw >> 12
+    mantissa -= 0x1000 if mantissa >= 0x800 else 0
+    exponent -= 0x10 if exponent >= 0x8 else 0
+    return mantissa * 10.0 ** exponent
+
+
+async def follow(ws, until, timeout):
+    """Reads frames (acking events) until `until(kind, payload)` is true; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            message = await api.recv(ws, timeout=max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            break
+        now = time.monotonic()
+        if message["type"] == "device" and message["device"]["id"] == DEVICE_ID:
+            states.append((now, message["device"]["state"], message["device"]))
+            if until("device", message["device"]):
+                return True
+        elif message["type"] == "event":
+            await api.send(ws, {"type": "ack", "upTo": message["id"]})
+            if message["event"] == "measurement":
+                measurement = message["data"]["measurement"]
+                if measurement["device"]["id"] == DEVICE_ID:
+                    received.append((now, measurement))
+                    if until("measurement", measurement):
+                        return True
+    return False
+
+
+def raw_hex(measurement):
+    return bytes(measurement["raw"]).hex()
+
+
+def values_match_raw(measurement):
+    raw = bytes(measurement["raw"])
+    spo2, pulse = sfloat(raw[1], raw[2]), sfloat(raw[3], raw[4])
+    numbers = {}
+    for value in measurement["values"]:
+        if "number" in value:
+            number = value["number"]["mantissa"] * 10.0 ** value["number"]["exponent"]
+            numbers[value["unit"]["code"]] = number
+    return numbers.get("%") == spo2 and numbers.get("/min") == pulse and 95 <= spo2 <= 99 and 60 <= pulse <= 99
+
+
+def restart_bluetoothd():
+    pid = int(os.environ["BLE_BLUETOOTHD_PID"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 10
+    while time.time() < deadline and os.path.exists(f"/proc/{pid}") and "zombie" not in open(
+            f"/proc/{pid}/status").read():
+        time.sleep(0.1)
+    time.sleep(1)
+    log = open(os.path.join(OUT, "bluetoothd.log"), "ab")
+    return subprocess.Popen(["/usr/libexec/bluetooth/bluetoothd", "-n"], stdout=log, stderr=log)
+
+
+def measured_after(t):
+    return lambda kind, payload: kind == "measurement" and received[-1][0] > t
+
+
+def metric(text, name):
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and f'device="{DEVICE_ID}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def main():
+    # SQLite needs a local file system (the shared $HWLAB_OUT is 9p): state in the guest's /tmp, log copied out.
+    state_dir = tempfile.mkdtemp(prefix="boothd-ble-")
+    daemon = api.Daemon(state_dir, api.free_port(), extra=[
+        "--set", "ble.adapter=hci1",
+        "--set", "ble.connect=bonded",
+        "--set", f"profiles.directories={ROOT}/firmware-profiles",
+    ])
+    started = time.monotonic()
+    try:
+        daemon.start()
+        print(f"boothd ready in {time.monotonic() - started:.1f} s", flush=True)
+        ws, _ = await api.connect(daemon, "ble-lab")
+        check("the device is listed as discovered before it is bonded",
+              await follow(ws, lambda k, p: k == "device" and p["state"] == "discovered", 60))
+        pair = subprocess.run([os.path.join(BUILD_DIR, "boothctl"), "pair", ADDRESS, "--adapter", "hci1", "--json"],
+                              capture_output=True, text=True, timeout=90)
+        check(f"boothctl pair bonds it (rc={pair.returncode} {pair.stdout.strip()} {pair.stderr.strip()[-200:]})",
+              pair.returncode == 0)
+        paired_at = time.monotonic()
+        got = await follow(ws, lambda k, p: k == "measurement", 90)
+        check(f"first measurement reaches the WebSocket ({time.monotonic() - paired_at:.1f} s after pairing)", got)
+        if got:
+            first = received[-1][1]
+            sent = {value for _, value in sent_values()}
+            check(f"raw bytes are what the device sent ({raw_hex(first)})", raw_hex(first) in sent)
+            check(f"decoded values match the bytes: {[(v['unit']['code'], v.get('number')) for v in first['values']]}",
+                  first["kind"] == "oxygenSaturation" and values_match_raw(first))
+            check(f"measurement names its device and profile: {first['device']}",
+                  first["device"].get("profile") == "sig.plx" and first["device"]["transport"] == "ble")
+        ready = [s for _, state, s in states if state == "ready" and s.get("batteryPercent") is not None]
+        check(f"device ready with battery 87 % and firmware 1.2.3 ({ready[-1] if ready else states[-3:]})",
+              bool(ready) and ready[-1]["batteryPercent"] == 87 and ready[-1].get("firmware") == "1.2.3")
+
+        # Switched off and on.
+        await follow(ws, lambda k, p: False, 2)
+        off_at = time.monotonic()
+        os.kill(int(PERIPHERAL_PID), signal.SIGUSR1)
+        gone = await follow(ws, lambda k, p: k == "device" and p["state"] == "gone", 30)
+        check("device reported gone when switched off", gone)
+        got = await follow(ws, measured_after(off_at + 0.5), 90)
+        check("a new measurement arrives after the device is switched on again", got)
+        switched_on = [t for t, _ in peripheral_lines("switched on")]
+        after_on = [t for t, _ in received if switched_on and t > switched_on[-1]]
+        advert_to_measurement = after_on[0] - switched_on[-1] if after_on else None
+
+        # bluetoothd restarted.
+        await follow(ws, lambda k, p: False, 2)
+        restart_at = time.monotonic()
+        bluetoothd = restart_bluetoothd()
+        got = await follow(ws, measured_after(restart_at + 1.5), 120)
+        back = [t for t, _ in received if t > restart_at + 1.5]
+        check(f"a new measurement arrives after bluetoothd restarted"
+              f" ({back[0] - restart_at:.1f} s)" if back else "a new measurement arrives after bluetoothd restarted",
+              got)
+        await follow(ws, lambda k, p: False, 2)
+        await ws.close()
+
+        sent = sent_values()
+        sent_count = collections.Counter(value for _, value in sent)
+        received_count = collections.Counter(raw_hex(m) for _, m in received)
+        extra = {k: v for k, v in received_count.items() if v > sent_count[k]}
+        check(f"no reading delivered twice ({len(received)} received, {len(sent)} sent, over-delivered: {extra})",
+              not extra and len(received) >= 3)
+        check("every reading decodes to the values in its bytes", all(values_match_raw(m) for _, m in received))
+        with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        connects = metric(metrics, "boothd_device_connects_total")
+        measurements = metric(metrics, "boothd_measurements_total")
+        check(f"usage counted per device: {connects:.0f} connects, {measurements:.0f} measurements",
+              connects >= 3 and measurements == len(received))
+
+        # Notification → WebSocket: each reading against the device's own log of sending it (same clock).
+        latencies = []
+        for t_received, measurement in received:
+            candidates = [t for t, value in sent if value == raw_hex(measurement) and t <= t_received]
+            if candidates:
+                latencies.append((t_received - candidates[-1]) * 1000)
+        latencies.sort()
+        if latencies:
+            p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+            print(f"figure: notification -> WebSocket latency (ms, n={len(latencies)}): median "
+                  f"{statistics.median(latencies):.1f}, p95 {p95:.1f}, max {latencies[-1]:.1f}", flush=True)
+        if advert_to_measurement is not None:
+            print(f"figure: advertisement (device switched on) -> first measurement on the WebSocket: "
+                  f"{advert_to_measurement:.2f} s", flush=True)
+        bluetoothd.poll()
+    finally:
+        daemon.stop()
+        shutil.copy(os.path.join(state_dir, "boothd.log"), os.path.join(OUT, "boothd.log"))
+        if failures:
+            print("--- boothd.log (tail)")
+            print("".join(open(os.path.join(state_dir, "boothd.log"), errors="replace").readlines()[-60:]))
+    print(f"ble boothd e2e: {'all passed' if not failures else f'{failures} check(s) failed'}"
+          f" ({api.validated} server messages schema-validated)")
+    sys.exit(1 if failures else 0)
+
+
+asyncio.run(main())
