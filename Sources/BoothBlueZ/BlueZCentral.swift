@@ -222,6 +222,18 @@ public final class BlueZCentral: Sendable {
                 throw error
             }
         }
+        // ServicesResolved can be seen before the InterfacesAdded of the GATT objects (right after a bluetoothd
+        // restart, with its attribute cache): a link handed out then finds no characteristic at all. Wait for
+        // them; a device with none is a failed connection and is retried.
+        do {
+            try await wait(for: "GATT objects of \(address)", timeout: 5) { tree, running in
+                guard running, tree.device(path)?.connected == true else { return false }
+                return tree.characteristics(device: path).isEmpty ? nil : true
+            }
+        } catch {
+            _ = try? await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 5)
+            throw error
+        }
         state.withLock { $0.counters[BlueZCentral.deviceID(path), default: BLEUsageCounters()].connects += 1 }
     }
 

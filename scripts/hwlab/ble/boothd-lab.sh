@@ -19,7 +19,9 @@ device=$(cut -d' ' -f1 /sys/kernel/debug/bluetooth/hci0/identity 2>/dev/null)
 [ -n "$device" ] || device=$(hciconfig hci0 | sed -n 's/.*BD Address: \([0-9A-F:]*\).*/\1/p')
 device=$(echo "$device" | tr a-f A-F)
 echo "ble boothd lab: device $device advertising at $(ble_uptime) s"
-export BLE_BLUETOOTHD_PID
+central=$(cut -d' ' -f1 /sys/kernel/debug/bluetooth/hci1/identity 2>/dev/null | tr a-f A-F)
+[ -n "$central" ] || central=$(hciconfig hci1 | sed -n 's/.*BD Address: \([0-9A-F:]*\).*/\1/p')
+export BLE_BLUETOOTHD_PID BLE_CENTRAL_ADDRESS=$central
 timeout 330 "$BLE_PYTHON" "$here/boothd_e2e.py" "$root" "$BUILD_DIR" "$device" "$peripheral" "$out/peripheral.log" "$out"
 rc=$?
 if [ "$rc" -ne 0 ]; then

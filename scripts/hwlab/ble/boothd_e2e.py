@@ -45,10 +45,10 @@ def check(what, ok):
     return ok
 
 
-def peripheral_lines(kind):
+def peripheral_lines(kind, log=PERIPHERAL_LOG):
     """(monotonic time, rest) of the device's log lines `<t> [periph] <kind> ...`."""
     result = []
-    for line in open(PERIPHERAL_LOG):
+    for line in open(log):
         parts = line.split(maxsplit=2)
         if len(parts) == 3 and parts[1] == "[periph]" and parts[2].startswith(kind):
             result.append((float(parts[0]), parts[2][len(kind):].strip()))
@@ -84,6 +84,7 @@ async def follow(ws, until, timeout):
             await api.send(ws, {"type": "ack", "upTo": message["id"]})
             if message["event"] == "measurement":
                 measurement = message["data"]["measurement"]
+                measurement["_binding"] = message["data"]["binding"]
                 if measurement["device"]["id"] == DEVICE_ID:
                     received.append((now, measurement))
                     if until("measurement", measurement):
@@ -118,8 +119,15 @@ def restart_bluetoothd():
     return subprocess.Popen(["/usr/libexec/bluetooth/bluetoothd", "-n"], stdout=log, stderr=log)
 
 
+def sent_at(t_received, measurement):
+    """When the device sent this reading (its log, same clock): the last send of these bytes before receipt."""
+    times = [t for t, value in sent_values() if value == raw_hex(measurement) and t <= t_received]
+    return times[-1] if times else None
+
+
 def measured_after(t):
-    return lambda kind, payload: kind == "measurement" and received[-1][0] > t
+    """A reading the device sent after `t` (readings still queued from before do not count)."""
+    return lambda kind, payload: kind == "measurement" and (sent_at(*received[-1]) or 0) > t
 
 
 def metric(text, name):
@@ -170,18 +178,18 @@ async def main():
         os.kill(int(PERIPHERAL_PID), signal.SIGUSR1)
         gone = await follow(ws, lambda k, p: k == "device" and p["state"] == "gone", 30)
         check("device reported gone when switched off", gone)
-        got = await follow(ws, measured_after(off_at + 0.5), 90)
+        got = await follow(ws, measured_after(off_at), 90)
         check("a new measurement arrives after the device is switched on again", got)
         switched_on = [t for t, _ in peripheral_lines("switched on")]
-        after_on = [t for t, _ in received if switched_on and t > switched_on[-1]]
+        after_on = [t for t, m in received if switched_on and (sent_at(t, m) or 0) > switched_on[-1]]
         advert_to_measurement = after_on[0] - switched_on[-1] if after_on else None
 
         # bluetoothd restarted.
         await follow(ws, lambda k, p: False, 2)
         restart_at = time.monotonic()
         bluetoothd = restart_bluetoothd()
-        got = await follow(ws, measured_after(restart_at + 1.5), 120)
-        back = [t for t, _ in received if t > restart_at + 1.5]
+        got = await follow(ws, measured_after(restart_at), 120)
+        back = [t for t, m in received if (sent_at(t, m) or 0) > restart_at]
         check(f"a new measurement arrives after bluetoothd restarted"
               f" ({back[0] - restart_at:.1f} s)" if back else "a new measurement arrives after bluetoothd restarted",
               got)
@@ -223,9 +231,101 @@ async def main():
         if failures:
             print("--- boothd.log (tail)")
             print("".join(open(os.path.join(state_dir, "boothd.log"), errors="replace").readlines()[-60:]))
+    if len(sys.argv) > 0 and os.environ.get("BLE_CENTRAL_ADDRESS"):
+        await glucose_scenario(os.environ["BLE_CENTRAL_ADDRESS"])
     print(f"ble boothd e2e: {'all passed' if not failures else f'{failures} check(s) failed'}"
           f" ({api.validated} server messages schema-validated)")
     sys.exit(1 if failures else 0)
+
+
+GLUCOSE_LOG = os.path.join(OUT, "peripheral-glucose.log")
+
+
+def glucose_record(sequence):
+    """The bytes peripheral.py sends for glucose record `sequence` (see its glucose_record)."""
+    mantissa = (90 + sequence) & 0x0FFF
+    raw = (0xB << 12) | mantissa  # exponent -5
+    return bytes([0x02, sequence & 0xFF, sequence >> 8, 0xEA, 0x07, 11, 25, 8, sequence % 60, 0,
+                  raw & 0xFF, raw >> 8, 0x11]).hex()
+
+
+def run_quiet(*command):
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+def remove_bonds(central_address):
+    """Forgets the oximeter on both sides, so the same virtual radio can come back as a glucose meter."""
+    for adapter, address in (("hci1", ADDRESS), ("hci0", central_address)):
+        path = f"/org/bluez/{adapter}/dev_{address.replace(':', '_')}"
+        run_quiet("dbus-send", "--system", "--print-reply", "--dest=org.bluez", f"/org/bluez/{adapter}",
+                  "org.bluez.Adapter1.RemoveDevice", f"objpath:{path}")
+
+
+async def glucose_scenario(central_address):
+    """Stored records over RACP: all records the first time (as history), then only newer ones after a boothd
+    restart (the cursor persists in the state directory), a new reading delivered once; Current Time written to
+    the unset clock."""
+    global received
+    os.kill(int(PERIPHERAL_PID), signal.SIGTERM)
+    remove_bonds(central_address)
+    peripheral = subprocess.Popen(["python3", os.path.join(ROOT, "scripts/hwlab/ble/peripheral.py"), "hci0",
+                                   "VLab-Glucose", "glucose"], stdout=open(GLUCOSE_LOG, "w"),
+                                  stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not peripheral_lines("advertisement registered", GLUCOSE_LOG):
+        await asyncio.sleep(0.3)
+    state_dir = tempfile.mkdtemp(prefix="boothd-ble-glucose-")
+    # ble.connect=matching: the other policy, and no second pairing of the same virtual radio.
+    daemon = api.Daemon(state_dir, api.free_port(), extra=[
+        "--set", "ble.adapter=hci1", "--set", "ble.connect=matching",
+        "--set", f"profiles.directories={ROOT}/firmware-profiles",
+    ])
+    received = []
+    try:
+        daemon.start()
+        ws, _ = await api.connect(daemon, "ble-glucose")
+        await follow(ws, lambda k, p: k == "measurement" and len(received) >= 3, 90)
+        raws = [raw_hex(m) for _, m in received]
+        check(f"first connection: RACP 'all' delivers the 3 stored records ({len(raws)})",
+              raws == [glucose_record(n) for n in (1, 2, 3)])
+        check(f"stored records are history: {[m['_binding'] for _, m in received]}, kinds "
+              f"{sorted({m['kind'] for _, m in received})}",
+              len(received) >= 3
+              and all(m["_binding"] == "history" and m["kind"] == "glucose" for _, m in received))
+        writes = peripheral_lines("written ", GLUCOSE_LOG)
+        check(f"RACP request 'report all' written: {[w for _, w in writes]}", ("2a52 0101" in [w for _, w in writes]))
+        clock = [bytes.fromhex(w.split()[1]) for _, w in writes if w.startswith("2a2b ")]
+        year = time.localtime().tm_year
+        check(f"Current Time written to the unset clock ({clock[0].hex() if clock else None})",
+              bool(clock) and len(clock[0]) == 10 and clock[0][0] | clock[0][1] << 8 == year)
+        await ws.close()
+        daemon.stop()
+
+        # boothd restarted: only records after the last sequence number seen are asked for.
+        daemon.start()
+        ws, _ = await api.connect(daemon, "ble-glucose")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(
+                [w for _, w in peripheral_lines("written 2a52", GLUCOSE_LOG)]) < 2:
+            await follow(ws, lambda k, p: False, 1)
+        requests = [w for _, w in peripheral_lines("written 2a52", GLUCOSE_LOG)]
+        check(f"after a boothd restart RACP asks from sequence number 4: {requests}",
+              requests[-1:] == ["0103010400"])
+        await follow(ws, lambda k, p: False, 3)
+        before = len(received)
+        peripheral.send_signal(signal.SIGUSR2)
+        await follow(ws, lambda k, p: k == "measurement" and len(received) > before, 30)
+        raws = [raw_hex(m) for _, m in received]
+        check(f"the new reading arrives once, nothing stored is delivered twice ({len(raws)} readings)",
+              raws == [glucose_record(n) for n in (1, 2, 3, 4)])
+        await ws.close()
+    finally:
+        daemon.stop()
+        peripheral.terminate()
+        shutil.copy(os.path.join(state_dir, "boothd.log"), os.path.join(OUT, "boothd-glucose.log"))
+        if failures:
+            print("--- boothd-glucose.log (tail)")
+            print("".join(open(os.path.join(state_dir, "boothd.log"), errors="replace").readlines()[-40:]))
 
 
 asyncio.run(main())

@@ -234,11 +234,80 @@ def add_bps(index):
     Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
 
 
+def glucose_record(sequence):
+    # flags 0x02: concentration (kg/L) + type/location; base time 2026-11-25 08:<seq>:00; (90 + seq) mg/dL as
+    # SFLOAT (90 + seq) x 10^-5 kg/L; capillary whole blood, finger (0x11)
+    return ([0x02, sequence & 0xFF, sequence >> 8, 0xEA, 0x07, 11, 25, 8, sequence % 60, 0]
+            + sfloat(90 + sequence, -5) + [0x11])
+
+
+class RecordAccessControlPoint(Characteristic):
+    """RACP (0x2A52) of the Glucose service: report all / sequence number >= N, answered with the records as
+    Glucose Measurement notifications, then the response code indication. Standard operators only."""
+
+    def __init__(self, service, measurement, records):
+        super().__init__(service, 0x2A52, ['write', 'indicate'])
+        self.measurement = measurement
+        self.records = records
+
+    @dbus.service.method(GATT_CHRC, in_signature='aya{sv}')
+    def WriteValue(self, value, options):
+        request = [int(b) for b in value]
+        log(f'written 2a52 {bytes(request).hex()}')
+        if request[:2] == [0x01, 0x01]:
+            selected = list(self.records)
+        elif request[:3] == [0x01, 0x03, 0x01] and len(request) == 5:
+            selected = [r for r in self.records if r >= request[3] | request[4] << 8]
+        else:
+            GLib.idle_add(self.respond, request[0], 0x04)
+            return
+        GLib.idle_add(self.report, selected)
+
+    def report(self, selected):
+        for sequence in selected:
+            self.measurement.notify(glucose_record(sequence))
+        self.respond(0x01, 0x01 if selected else 0x06)
+        return False
+
+    def respond(self, opcode, code):
+        self.notify([0x06, 0x00, opcode, code])
+        return False
+
+
+def notify(self, value):
+    self.value = value
+    self.PropertiesChanged(GATT_CHRC, {'Value': dbus.Array(value, signature='y')}, [])
+    log(f'sent {self.uuid[4:8]} {bytes(value).hex()}')
+
+
+Characteristic.notify = notify
+GLUCOSE_RECORDS = [1, 2, 3]  # stored before the device ever met the booth; SIGUSR2 takes one more reading
+
+
+def add_glucose(index):
+    glucose = Service(app, index, 0x1808)
+    measurement = Characteristic(glucose, 0x2A18, ['notify'], [])
+    Characteristic(glucose, 0x2A51, ['read'], [0x00, 0x00])  # Glucose Feature
+    RecordAccessControlPoint(glucose, measurement, GLUCOSE_RECORDS)
+    # Current Time service with the clock unset (year 0), as a meter whose battery was changed: boothd sets it.
+    cts = Service(app, index + 10, 0x1805)
+    Characteristic(cts, 0x2A2B, ['read', 'write'], [0] * 10)
+
+    def new_reading():
+        GLUCOSE_RECORDS.append(GLUCOSE_RECORDS[-1] + 1)
+        log(f'new reading {GLUCOSE_RECORDS[-1]}')
+        if measurement.subscribed:
+            measurement.notify(glucose_record(GLUCOSE_RECORDS[-1]))
+        return True
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, new_reading)
+
+
 # name -> (advertised 16-bit service UUID, builder(service index))
 MEASUREMENT_SERVICES = {
     'plx': ('1822', add_plx),
     'hts': ('1809', add_hts),
     'bps': ('1810', add_bps),
+    'glucose': ('1808', add_glucose),
 }
 for offset, name in enumerate(SELECTED):
     MEASUREMENT_SERVICES[name][1](2 + offset)
