@@ -169,6 +169,8 @@ public struct DeviceSupervisor: Service {
                     Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
                 case .clockSet(let time):
                     logger.info("device clock set", metadata: ["local_time": "\(time)"])
+                    // The clock is now known to be right: readings it stamps are trusted by the safety rules.
+                    (sink as? SafeRecorder)?.deviceConnected(id: identity.id, deviceNow: time, receivedAtMicros: now())
                 case .recordsFetched(let delivered, let duplicates, let problem):
                     logger.info(
                         "stored records fetched",

@@ -152,7 +152,7 @@ async def main():
         print(f"boothd ready in {time.monotonic() - started:.1f} s", flush=True)
         ws, _ = await api.connect(daemon, "ble-lab")
         check("the device is listed as discovered before it is bonded",
-              await follow(ws, lambda k, p: k == "device" and p["state"] == "discovered", 60))
+              await follow(ws, lambda k, p: k == "device" and p["state"] == "discovered", 90))
         pair = subprocess.run([os.path.join(BUILD_DIR, "boothctl"), "pair", ADDRESS, "--adapter", "hci1", "--json"],
                               capture_output=True, text=True, timeout=90)
         check(f"boothctl pair bonds it (rc={pair.returncode} {pair.stdout.strip()} {pair.stderr.strip()[-200:]})",
