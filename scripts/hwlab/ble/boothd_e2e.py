@@ -15,6 +15,7 @@ usage: boothd_e2e.py ROOT BUILD_DIR ADDRESS PERIPHERAL_PID PERIPHERAL_LOG OUT_DI
 import asyncio
 import collections
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -191,6 +192,29 @@ async def main():
         window_start = len(received)
         await follow(ws, lambda k, p: False, 8)
         steady = received[window_start:]
+
+        # `boothctl measure` (over the session API) prints the device's next readings.
+        measure = await asyncio.create_subprocess_exec(
+            os.path.join(BUILD_DIR, "boothctl"), "measure", DEVICE_ID, "--count", "2", "--timeout", "40", "--json",
+            "--set", f"api.port={daemon.port}", "--set", f"storage.state_directory={daemon.state_dir}",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        follower = asyncio.create_task(follow(ws, lambda k, p: False, 50))
+        try:
+            out, err = await asyncio.wait_for(measure.communicate(), 60)
+        except asyncio.TimeoutError:
+            measure.kill()
+            out, err = await measure.communicate()
+        follower.cancel()
+        try:
+            await follower
+        except asyncio.CancelledError:
+            pass
+        lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
+        sent = {value for _, value in sent_values()}
+        check(f"boothctl measure {DEVICE_ID} prints 2 of its readings (rc={measure.returncode}, "
+              f"{err.decode().strip()[-160:]!r})",
+              measure.returncode == 0 and len(lines) == 2
+              and all(m["device"]["id"] == DEVICE_ID and raw_hex(m) in sent for m in lines))
 
         # Switched off and on.
         off_at = time.monotonic()
