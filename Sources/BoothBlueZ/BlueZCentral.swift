@@ -155,6 +155,19 @@ public final class BlueZCentral: Sendable {
         return objects.adapters().first { $0.path == path } ?? adapter
     }
 
+    /// Powers the adapter off and on again, resetting the controller's connection state: the recovery when every
+    /// LE connect fails with an I/O error after bluetoothd restarted (the kernel refuses the ATT socket with
+    /// ENOMEM; seen with emulated controllers, and what a user does by toggling Bluetooth).
+    public func powerCycle(adapter name: String) async throws {
+        let path = "/org/bluez/\(name)"
+        try await setProperty(path, BlueZName.adapter, "Powered", .boolean(false))
+        try await wait(for: "powering \(name) off", timeout: 10) { tree, running in
+            guard running else { return false }
+            return tree.adapters().first { $0.path == path }?.powered == false ? true : nil
+        }
+        _ = try await adapter(preferred: name)
+    }
+
     // MARK: discovery
 
     public func startDiscovery(adapter: String, filter: BLEDiscoveryFilter) async throws {

@@ -315,7 +315,11 @@ final class BLELinkSource: Sendable {
             case .attemptFailed(let reason, let retryIn):
                 logger.debug("connection attempt failed", metadata: ["error": "\(reason)", "retry_s": "\(retryIn)"])
             case .waiting(let what):
-                logger.debug("waiting", metadata: ["for": "\(what)"])
+                if what.hasPrefix("power-cycling") {
+                    logger.warning("connections keep failing with I/O errors: \(what)")
+                } else {
+                    logger.debug("waiting", metadata: ["for": "\(what)"])
+                }
             }
         }
         throw CancellationError()
