@@ -154,6 +154,12 @@ struct Daemon {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
         }
+        deviceServices += BLEDeviceService.services(
+            config: config,
+            profiles: profiles,
+            sink: recorder,
+            registry: devices
+        )
         deviceServices.append(
             MetricsSampler(
                 outbox: outbox,

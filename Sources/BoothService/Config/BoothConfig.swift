@@ -90,6 +90,24 @@ public struct BoothConfig: Sendable, Equatable {
         public var staleSeconds = 300
     }
 
+    /// Bluetooth LE devices through bluetoothd (issue 5).
+    public struct BLE: Sendable, Equatable {
+        /// Which devices boothd connects to by itself when they advertise.
+        public enum ConnectPolicy: String, Sendable, Equatable, CaseIterable {
+            /// Only devices bonded beforehand (`boothctl pair`): a neighbour's device is never read.
+            case bonded
+            /// Every device a firmware profile claims (a booth in a room of its own).
+            case matching
+        }
+        /// Runs BLE devices when an adapter is present; false never touches Bluetooth.
+        public var enabled = true
+        /// Adapter name (`hci1`) or address; empty: the first powered adapter.
+        public var adapter = ""
+        public var connect = ConnectPolicy.bonded
+        /// Advertisements weaker than this (dBm) are ignored; 0 accepts any strength.
+        public var minimumRSSI = 0
+    }
+
     public var api = API()
     public var metrics = Metrics()
     public var simulator = Simulator()
@@ -97,6 +115,7 @@ public struct BoothConfig: Sendable, Equatable {
     public var logging = Logging()
     public var profiles = Profiles()
     public var booth = Booth()
+    public var ble = BLE()
 
     public init() {}
 

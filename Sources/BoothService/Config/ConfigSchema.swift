@@ -162,6 +162,22 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "profiles.directories", kind: .stringList) { config, value in
             if case .strings(let items) = value { config.profiles.directories = items }
         },
+        ConfigKey(path: "ble.enabled", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.ble.enabled = flag }
+        },
+        ConfigKey(path: "ble.adapter", kind: .string) { config, value in
+            if case .string(let text) = value { config.ble.adapter = text }
+        },
+        ConfigKey(path: "ble.connect", kind: .choice(BoothConfig.BLE.ConnectPolicy.allCases.map(\.rawValue))) {
+            config,
+            value in
+            if case .string(let text) = value, let policy = BoothConfig.BLE.ConnectPolicy(rawValue: text) {
+                config.ble.connect = policy
+            }
+        },
+        ConfigKey(path: "ble.minimum_rssi", kind: .int(-127...0)) { config, value in
+            if case .int(let number) = value { config.ble.minimumRSSI = number }
+        },
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
