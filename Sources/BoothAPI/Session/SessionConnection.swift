@@ -18,6 +18,8 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
+    public let liveMedia = LiveMediaSlot()
     private let connections = Mutex(0)
 
     public init(
@@ -65,6 +67,8 @@ struct SessionConnection {
     let outbound: WebSocketOutboundWriter
     /// True when the upgrade request carried a valid `Authorization: Bearer` header.
     let preAuthenticated: Bool
+    /// This connection's WebRTC peer, stopped when the client goes away.
+    let webrtc = SessionWebRTC()
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
@@ -96,6 +100,7 @@ struct SessionConnection {
                 }
             }
             await readLoop(flags: flags, group: &group)
+            await webrtc.stop(reason: "the client disconnected", send: nil)
             group.cancelAll()
         }
     }
@@ -298,6 +303,8 @@ struct SessionConnection {
         switch message {
         case .hello:
             await send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
+        case .webrtc(let type, let body):
+            await handleWebRTC(type, body)
         case .ping(let id):
             await send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
         case .ack(let upTo):

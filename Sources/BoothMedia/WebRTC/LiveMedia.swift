@@ -53,6 +53,8 @@ public actor LiveMedia {
     private let logger: Logger
     private let fanout = Fanout()
     private var peers: [String: WebRTCPeer] = [:]
+    /// Peers whose offer went out: they are told about video changes (earlier ones get the state with the offer).
+    private var announced: Set<String> = []
     private var nextPeer = 0
     private var videoTask: Task<Void, Never>?
     private var audioTask: Task<Void, Never>?
@@ -105,6 +107,7 @@ public actor LiveMedia {
             await closePeer(peer)
             throw error
         }
+        announced.insert(peer.id)
         if tracks.video {
             peer.notify(
                 .video(
@@ -122,6 +125,7 @@ public actor LiveMedia {
     public func closePeer(_ peer: WebRTCPeer) async {
         fanout.remove(peer)
         peers[peer.id] = nil
+        announced.remove(peer.id)
         await peer.stop()
         await stopUnusedFeeds()
         logger.info("webrtc peer stopped", metadata: ["peer": "\(peer.id)"])
@@ -212,7 +216,7 @@ public actor LiveMedia {
                 next.videoSuspended
                 ? .video(.suspended(availableKbps: next.availableKbps, floorKbps: policy.videoFloorKbps))
                 : .video(.active(videoKbps: next.videoKbps))
-            for peer in fanout.videoPeers { peer.notify(signal) }
+            for peer in fanout.videoPeers where announced.contains(peer.id) { peer.notify(signal) }
             if previous.videoSuspended, !next.videoSuspended {
                 for peer in fanout.videoPeers { peer.restartVideo() }
                 await camera?.requestKeyframe()
