@@ -173,7 +173,11 @@ if (token) document.getElementById("camera").src = "/camera/preview.mjpg?token="
 
 // Live WebRTC video (and the stethoscope's audio) next to the MJPEG preview.
 function startLive() {
-  window.boothLive.start((message) => socket.send(JSON.stringify(message)));
+  // #audio=0 / #video=0 leave a track out (default: everything boothd has).
+  const tracks = {};
+  if (params.get("audio") === "0") tracks.audio = false;
+  if (params.get("video") === "0") tracks.video = false;
+  window.boothLive.start((message) => socket.send(JSON.stringify(message)), tracks);
 }
 document.getElementById("live-start").onclick = startLive;
 document.getElementById("live-stop").onclick = () => window.boothLive.stop();

@@ -2,6 +2,8 @@
 
 #include "../CGstWebRTC/shim.h"
 
+#include <gst/video/video.h>
+
 // One per webrtcbin: the Swift callback and its context, shared by the signal handlers and pending promises.
 // Each holder of a reference (a connected signal, a pending promise) drops it when done; the last one releases
 // the Swift context.
@@ -175,4 +177,29 @@ int booth_webrtc_restrict_ice(GstElement *webrtc, const char *address) {
     }
     g_object_unref(ice);
     return done;
+}
+
+void booth_webrtc_buffer_set_timing(GstBuffer *buffer, GstClockTime pts, GstClockTime duration) {
+    GST_BUFFER_PTS(buffer) = pts;
+    GST_BUFFER_DTS(buffer) = pts;
+    GST_BUFFER_DURATION(buffer) = duration == 0 ? GST_CLOCK_TIME_NONE : duration;
+}
+
+static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (event != NULL && gst_video_event_is_force_key_unit(event)) {
+        BoothWebRTCLink *link = data;
+        link->callback(link->context, BOOTH_WEBRTC_KEYFRAME_REQUEST, 0, NULL);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+int booth_webrtc_watch_keyframe_requests(GstElement *webrtc, GstElement *source) {
+    BoothWebRTCLink *link = g_object_get_data(G_OBJECT(webrtc), link_key);
+    if (link == NULL) return 0;
+    GstPad *pad = gst_element_get_static_pad(source, "src");
+    if (pad == NULL) return 0;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, link_ref(link), link_unref_notify);
+    gst_object_unref(pad);
+    return 1;
 }

@@ -78,7 +78,7 @@ struct Daemon {
         let camera: CameraPipeline? =
             simulate && config.simulator.camera
             ? SimulatedCamera.make(
-                pattern: .ball,
+                pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil

@@ -145,4 +145,17 @@ struct WebRTCTests {
         let complete = "v=0\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;profile-level-id=42c016\r\n"
         #expect(WebRTCSDP.completeH264(complete) == complete)
     }
+
+    @Test func sourceTimestampsKeepTheirSpacingAndReAnchorOnRestart() {
+        var map = TimestampMap()
+        // First buffer anchors: source 1.000 s arrives at peer time 5.000 s.
+        #expect(map.map(1_000_000_000, now: 5_000_000_000) == 5_000_000_000)
+        // Later buffers keep the source spacing (10 ms) whatever their arrival jitter.
+        #expect(map.map(1_010_000_000, now: 5_031_000_000) == 5_010_000_000)
+        #expect(map.map(1_020_000_000, now: 5_022_000_000) == 5_020_000_000)
+        // A restarted source (timestamps back to 0) is re-anchored on arrival.
+        #expect(map.map(0, now: 6_000_000_000) == 6_000_000_000)
+        #expect(map.map(10_000_000, now: 6_012_000_000) == 6_010_000_000)
+        #expect(map.map(nil, now: 7_000_000_000) == 7_000_000_000)
+    }
 }

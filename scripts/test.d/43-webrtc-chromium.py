@@ -28,6 +28,9 @@ import websockets
 
 BOOTHD, ROOT, CHROMIUM = sys.argv[1], sys.argv[2], sys.argv[3]
 SECONDS = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 8.0
+PATTERN = sys.argv[sys.argv.index("--pattern") + 1] if "--pattern" in sys.argv else "ball"
+AUDIO = "--no-audio" not in sys.argv
+TICKS = os.sysconf("SC_CLK_TCK")
 AS_JSON = "--json" in sys.argv
 BUDGET_KBPS = 1000
 SOURCE_AMPLITUDE = 0.5  # Daemon+LiveMedia.swift: audiotestsrc volume 0.5, 100 Hz
@@ -53,7 +56,7 @@ class Boothd:
         self.log = open(os.path.join(state, "boothd.log"), "wb")
         arguments = [f"api.port={self.port}", f"storage.state_directory={state}",
                      f"api.allowed_origins=http://127.0.0.1:{self.port}", f"api.web_directory={ROOT}/web",
-                     "simulator.mode=on", "simulator.interval_seconds=1", f"media.budget_kbps={BUDGET_KBPS}",
+                     "simulator.mode=on", "simulator.interval_seconds=1", f"media.budget_kbps={BUDGET_KBPS}", f"simulator.camera_pattern={PATTERN}",
                      f"profiles.directories={ROOT}/firmware-profiles"] + settings
         self.process = subprocess.Popen([BOOTHD] + [i for a in arguments for i in ("--set", a)],
                                         stdout=self.log, stderr=self.log)
@@ -68,6 +71,11 @@ class Boothd:
                     raise SystemExit("boothd did not start")
                 time.sleep(0.1)
         self.token = open(os.path.join(state, "api-token")).read().strip()
+
+    def cpu_seconds(self):
+        """boothd's user + system CPU time so far (all its threads)."""
+        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
 
     def stop(self):
         self.process.terminate()
@@ -205,12 +213,13 @@ def rate(first, last, fields):
 
 
 async def receive_in_chromium(boothd, state):
-    url = f"http://127.0.0.1:{boothd.port}/#token={boothd.token}&live=1"
+    url = f"http://127.0.0.1:{boothd.port}/#token={boothd.token}&live=1" + ("" if AUDIO else "&audio=0")
     chromium = DevTools(url, os.path.join(state, "chromium-profile"))
     try:
         await chromium.connect()
         deadline = time.time() + 30
         report = None
+        opened = time.time()
         while time.time() < deadline:
             report = await chromium.evaluate("window.boothLive && window.boothLive.report()")
             if report and report["video"] and report["video"].get("framesDecoded", 0) > 0:
@@ -219,10 +228,11 @@ async def receive_in_chromium(boothd, state):
         else:
             status = await chromium.evaluate("document.getElementById('live-status').textContent")
             raise AssertionError(f"no decoded video within 30 s (page: {status}; last report {report})")
-        connected = time.time()
+        first_frame_seconds = time.time() - opened
         # Let the encoder settle (first keyframe, rate control), then measure over SECONDS.
         await asyncio.sleep(2)
         first = await chromium.evaluate("window.boothLive.report()")
+        cpu_first = (time.monotonic(), boothd.cpu_seconds())
         samples = []
         tone = []
         end = time.time() + SECONDS
@@ -231,6 +241,7 @@ async def receive_in_chromium(boothd, state):
             samples.append(await chromium.evaluate("window.boothLive.report()"))
             tone.append(await chromium.evaluate("window.boothLive.toneAmplitude(100)"))
         last = samples[-1]
+        cpu_last = (time.monotonic(), boothd.cpu_seconds())
         video, audio = last["video"], last["audio"]
         decoded = [s["video"]["framesDecoded"] for s in samples]
         fps = [s["video"].get("framesPerSecond", 0) for s in samples]
@@ -239,10 +250,15 @@ async def receive_in_chromium(boothd, state):
             SOURCE_AMPLITUDE) if amplitudes else None
         video_kbps = rate(first["video"], video, ["bytesReceived", "headerBytesReceived"])
         audio_kbps = rate(first["audio"], audio, ["bytesReceived", "headerBytesReceived"]) if audio else 0.0
-        packets = rate(first["video"], video, ["packetsReceived"]) + (
-            rate(first["audio"], audio, ["packetsReceived"]) if audio else 0)
-        # RTP payload+headers, plus per packet: IPv4 20 + UDP 8 + SRTP auth tag 10 bytes (packets/s × 38 × 8).
-        wire_kbps = video_kbps + audio_kbps + packets * 38 / 1000
+        def packet_rate(kind):
+            if not last[kind]:
+                return 0.0
+            seconds = (last[kind]["timestamp"] - first[kind]["timestamp"]) / 1000
+            return (last[kind]["packetsReceived"] - first[kind]["packetsReceived"]) / seconds
+
+        packets = packet_rate("video") + packet_rate("audio")
+        # RTP payload+headers, plus per packet: IPv4 20 + UDP 8 + SRTP auth tag 10 bytes (packets/s × 38 × 8 bits).
+        wire_kbps = video_kbps + audio_kbps + packets * 38 * 8 / 1000
         transport_kbps = None
         if first.get("transport") and last.get("transport"):
             transport_kbps = rate(first["transport"], last["transport"], ["bytesReceived"])
@@ -250,23 +266,35 @@ async def receive_in_chromium(boothd, state):
             "frameWidth": video.get("frameWidth"), "frameHeight": video.get("frameHeight"),
             "framesPerSecond": fps[-1], "framesDecoded": decoded[-1],
             "videoKbps": round(video_kbps, 1), "audioKbps": round(audio_kbps, 1),
-            "wireKbps": round(wire_kbps, 1), "transportKbps": round(transport_kbps, 1) if transport_kbps else None,
+            "wireKbps": round(wire_kbps, 1), "packetsPerSecond": round(packets, 1), "transportKbps": round(transport_kbps, 1) if transport_kbps else None,
             "budgetKbps": BUDGET_KBPS, "tone100HzDb": round(level_db, 2) if level_db is not None else None,
             "audioLevel": audio.get("audioLevel") if audio else None,
-            "jitterBufferMs": round(1000 * audio["jitterBufferDelay"] / audio["jitterBufferEmittedCount"], 1)
-            if audio and audio.get("jitterBufferEmittedCount") else None,
-            "secondsToFirstFrame": None,
+            "decodedFps": round((video["framesDecoded"] - first["video"]["framesDecoded"]) / (
+                (video["timestamp"] - first["video"]["timestamp"]) / 1000), 1),
+            "audioJitterBufferMs": round(1000 * (audio["jitterBufferDelay"] - first["audio"]["jitterBufferDelay"]) / (
+                audio["jitterBufferEmittedCount"] - first["audio"]["jitterBufferEmittedCount"]), 1)
+            if audio and audio.get("jitterBufferEmittedCount", 0) > first["audio"].get("jitterBufferEmittedCount", 0)
+            else None,
+            "audioConcealedPercent": round(100 * (audio.get("concealedSamples", 0) - first["audio"].get(
+                "concealedSamples", 0)) / max(1, audio.get("totalSamplesReceived", 0) - first["audio"].get(
+                "totalSamplesReceived", 0)), 2) if audio else None,
+            "pattern": PATTERN, "secondsToFirstFrame": None, "audioTrack": AUDIO,
+            "boothdCpuPercent": round(100 * (cpu_last[1] - cpu_first[1]) / (cpu_last[0] - cpu_first[0]), 1),
             "measuredSeconds": round((last["video"]["timestamp"] - first["video"]["timestamp"]) / 1000, 2),
         }
         checks = {
             "640x360 decoded": video.get("frameWidth") == 640 and video.get("frameHeight") == 360,
             "framesDecoded increasing": all(b > a for a, b in zip(decoded, decoded[1:])),
-            "framesPerSecond 10-16": 10 <= fps[-1] <= 16,
-            "audio received": bool(audio) and audio.get("packetsReceived", 0) > 100,
-            "100 Hz tone > -3 dB": level_db is not None and level_db > -3,
+            "about 15 frames per second": 10 <= (decoded[-1] - first["video"]["framesDecoded"]) / (
+                (video["timestamp"] - first["video"]["timestamp"]) / 1000) <= 16.5 and fps[-1] > 0,
+            "audio received": not AUDIO or bool(audio) and audio.get("packetsReceived", 0) > 100,
+            "100 Hz tone > -3 dB": not AUDIO or level_db is not None and level_db > -3,
+            "audio not concealed (< 5%)": not AUDIO or figures["audioConcealedPercent"] is not None
+            and figures["audioConcealedPercent"] < 5,
             "audio + video within budget": wire_kbps <= BUDGET_KBPS,
         }
-        return figures, checks, connected
+        figures["secondsToFirstFrame"] = round(first_frame_seconds, 2)
+        return figures, checks, None
     finally:
         chromium.stop()
 
@@ -276,7 +304,8 @@ def main():
         boothd = Boothd(state, [])
         try:
             started = time.time()
-            asyncio.run(signaling(boothd))
+            if "--no-signaling" not in sys.argv:
+                asyncio.run(signaling(boothd))
             figures, checks, _ = asyncio.run(receive_in_chromium(boothd, state))
         except BaseException:
             boothd.stop()

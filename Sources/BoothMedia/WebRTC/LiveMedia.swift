@@ -128,7 +128,15 @@ public actor LiveMedia {
         announced.remove(peer.id)
         await peer.stop()
         await stopUnusedFeeds()
-        logger.info("webrtc peer stopped", metadata: ["peer": "\(peer.id)"])
+        let sent = peer.sentBytes
+        let keyframeRequests = await peer.keyframeRequests
+        logger.info(
+            "webrtc peer stopped",
+            metadata: [
+                "peer": "\(peer.id)", "video_bytes": "\(sent.video)", "audio_bytes": "\(sent.audio)",
+                "keyframe_requests": "\(keyframeRequests)",
+            ]
+        )
     }
 
     /// The bandwidth the transport or the client measured (kbit/s); nil returns to the configured budget.

@@ -10,6 +10,7 @@ enum WebRTCRawEvent: Sendable {
     case iceState(UInt32)
     case offer(sdp: String?, error: String?)
     case descriptionSet(error: String?)
+    case keyframeRequested
 }
 
 /// The context webrtcbin's C callback receives: it only hands each event to an AsyncStream (thread-safe), so
@@ -51,6 +52,7 @@ private let webrtcCallback: booth_webrtc_callback = { context, event, number, te
         link.yield(number == 1 ? .offer(sdp: string, error: nil) : .offer(sdp: nil, error: string))
     case BOOTH_WEBRTC_DESCRIPTION_SET.rawValue:
         link.yield(.descriptionSet(error: number == 1 ? nil : string ?? "failed"))
+    case BOOTH_WEBRTC_KEYFRAME_REQUEST.rawValue: link.yield(.keyframeRequested)
     default: break
     }
 }

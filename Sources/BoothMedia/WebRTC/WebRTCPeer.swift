@@ -33,6 +33,9 @@ public actor WebRTCPeer {
     private var answer: Completion<String?>?
     private var localOffer: String?
     private var phase = Phase.idle
+    private var lastKeyframeRequest: ContinuousClock.Instant?
+    /// Keyframe requests (PLI/FIR) received from the remote side and forwarded to the camera.
+    public private(set) var keyframeRequests = 0
 
     private enum Phase { case idle, offering, offered, answering, answered, stopped }
 
@@ -58,6 +61,7 @@ public actor WebRTCPeer {
         (signals, signalSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         graph = try WebRTCGraph(tracks: tracks, configuration: configuration)
         link.connect(to: graph.webrtc)
+        if let video = graph.feed.videoInput { _ = booth_webrtc_watch_keyframe_requests(graph.webrtc, video) }
         let transceivers = booth_webrtc_set_sendonly(graph.webrtc)
         guard transceivers == (tracks.video ? 1 : 0) + (tracks.audio ? 1 : 0) else {
             graph.release()
@@ -238,6 +242,13 @@ public actor WebRTCPeer {
             }
         case .iceState:
             break
+        case .keyframeRequested:
+            // The receiver lost a picture (PLI/FIR): ask the camera, at most twice a second.
+            let now = ContinuousClock.now
+            if let last = lastKeyframeRequest, now - last < .milliseconds(500) { return }
+            lastKeyframeRequest = now
+            keyframeRequests += 1
+            onKeyframeNeeded()
         }
     }
 
@@ -304,7 +315,10 @@ final class WebRTCGraph: @unchecked Sendable {
                 let source = try add("appsrc", name)
                 try caps(source, text)
                 booth_g_object_set_bool(source, "is-live", 1)
-                booth_g_object_set_bool(source, "do-timestamp", 1)
+                // Timestamps come from the source pipelines (capture times), mapped onto this pipeline's running
+                // time: stamping on arrival would carry the fan-out's scheduling jitter into RTP timestamps, and
+                // a receiver conceals audio wherever timestamps advance faster than samples.
+                booth_g_object_set_bool(source, "do-timestamp", 0)
                 booth_g_object_set_bool(source, "block", 0)
                 setArg(source, "format", "time")
                 // Bounded: a stalled connection drops the oldest media instead of growing memory.
@@ -347,7 +361,7 @@ final class WebRTCGraph: @unchecked Sendable {
         }
         self.pipeline = pipeline
         self.webrtc = webrtc
-        self.feed = PeerFeed(video: video, audio: audio)
+        self.feed = PeerFeed(pipeline: pipeline, video: video, audio: audio)
     }
 
     /// Pops the bus until stopping; an element error is reported once and ends the watch.
@@ -388,14 +402,29 @@ final class PeerFeed: @unchecked Sendable {
         var awaitingKeyframe = true
         var videoBytes = 0
         var audioBytes = 0
+        var videoClock = TimestampMap()
+        var audioClock = TimestampMap()
     }
+    private let pipeline: ElementPointer
     private let video: ElementPointer?
     private let audio: ElementPointer?
     private let state = Mutex(State())
 
-    init(video: ElementPointer?, audio: ElementPointer?) {
+    var videoInput: ElementPointer? { video }
+
+    init(pipeline: ElementPointer, video: ElementPointer?, audio: ElementPointer?) {
+        self.pipeline = pipeline
         self.video = video
         self.audio = audio
+    }
+
+    /// This pipeline's running time (ns), nil before PLAYING.
+    private func runningTime() -> Int64? {
+        guard let clock = gst_element_get_clock(pipeline) else { return nil }
+        defer { gst_object_unref(UnsafeMutableRawPointer(clock)) }
+        let now = gst_clock_get_time(clock)
+        let base = gst_element_get_base_time(pipeline)
+        return now >= base ? Int64(now - base) : nil
     }
 
     func close() { state.withLock { $0.open = false } }
@@ -410,8 +439,10 @@ final class PeerFeed: @unchecked Sendable {
         state.withLock { state in
             guard state.open else { return }
             if state.awaitingKeyframe, !chunk.isKeyframe { return }
+            guard let now = runningTime() else { return }
+            let pts = state.videoClock.map(chunk.presentationTime?.nanoseconds, now: now)
             // Before PLAYING appsrc refuses buffers (flushing): the gate stays closed until one is taken.
-            guard Self.push(chunk.data, to: video) else { return }
+            guard Self.push(chunk.data, to: video, pts: pts, duration: 0) else { return }
             state.awaitingKeyframe = false
             state.videoBytes += chunk.data.count
         }
@@ -421,13 +452,34 @@ final class PeerFeed: @unchecked Sendable {
         guard let audio else { return }
         state.withLock { state in
             guard state.open else { return }
-            if Self.push(packet.data, to: audio) { state.audioBytes += packet.data.count }
+            guard let now = runningTime() else { return }
+            let pts = state.audioClock.map(Int64(clamping: packet.pts), now: now)
+            if Self.push(packet.data, to: audio, pts: pts, duration: packet.duration) {
+                state.audioBytes += packet.data.count
+            }
         }
     }
 
-    private static func push(_ bytes: [UInt8], to source: ElementPointer) -> Bool {
+    private static func push(_ bytes: [UInt8], to source: ElementPointer, pts: Int64, duration: UInt64) -> Bool {
         guard !bytes.isEmpty, let buffer = gst_buffer_new_allocate(nil, gsize(bytes.count), nil) else { return false }
         _ = bytes.withUnsafeBytes { gst_buffer_fill(buffer, 0, $0.baseAddress, gsize($0.count)) }
+        booth_webrtc_buffer_set_timing(buffer, GstClockTime(max(0, pts)), GstClockTime(duration))
         return gst_app_src_push_buffer(booth_gst_app_src(source), buffer) == GST_FLOW_OK
+    }
+}
+
+/// Maps a source pipeline's timestamps onto a peer pipeline's running time with a fixed offset, taken at the
+/// first buffer: the spacing between buffers stays exactly the source's (sample-accurate RTP timestamps).
+/// A source that restarts (timestamps jump back, or drift more than `tolerance` from arrival) is re-anchored.
+struct TimestampMap {
+    var offset: Int64?
+    var tolerance: Int64 = 500_000_000
+
+    /// The peer-pipeline timestamp for a source timestamp (`now` when the source has none).
+    mutating func map(_ source: Int64?, now: Int64) -> Int64 {
+        guard let source else { return now }
+        if let offset, abs(source + offset - now) <= tolerance { return source + offset }
+        offset = now - source
+        return now
     }
 }

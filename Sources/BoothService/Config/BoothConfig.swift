@@ -46,6 +46,9 @@ public struct BoothConfig: Sendable, Equatable {
         public var intervalSeconds = 15.0
         /// Run the simulated `videotestsrc` camera.
         public var camera = true
+        /// The simulated camera's `videotestsrc` pattern: `ball` (default), `smpte`, or `snow` (noise, the worst
+        /// case for the encoder's bit-rate budget).
+        public var cameraPattern = "ball"
         /// Offer a simulated stethoscope (a 100 Hz `audiotestsrc` tone) as the live WebRTC audio track.
         public var stethoscope = true
     }

@@ -127,6 +127,9 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "simulator.camera", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.simulator.camera = flag }
         },
+        ConfigKey(path: "simulator.camera_pattern", kind: .choice(["ball", "smpte", "snow"])) { config, value in
+            if case .string(let text) = value { config.simulator.cameraPattern = text }
+        },
         ConfigKey(path: "simulator.stethoscope", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.simulator.stethoscope = flag }
         },

@@ -18,6 +18,8 @@ typedef enum {
     BOOTH_WEBRTC_OFFER = 5,
     /// set-local/remote-description answered: `number` is 1 on success, `text` the error otherwise.
     BOOTH_WEBRTC_DESCRIPTION_SET = 6,
+    /// A force-key-unit event came upstream to the video input (the receiver sent PLI/FIR).
+    BOOTH_WEBRTC_KEYFRAME_REQUEST = 7,
 } BoothWebRTCEvent;
 
 typedef void (*booth_webrtc_callback)(gpointer context, int event, guint number, const char *text);
@@ -38,5 +40,11 @@ void booth_webrtc_add_ice_candidate(GstElement *webrtc, guint mline, const char 
 int booth_webrtc_set_sendonly(GstElement *webrtc);
 /// Makes the ICE agent gather on `address` only (e.g. 127.0.0.1) and UDP only. Returns 0 on failure.
 int booth_webrtc_restrict_ice(GstElement *webrtc, const char *address);
+
+/// Reports force-key-unit events reaching `source`'s src pad from downstream as BOOTH_WEBRTC_KEYFRAME_REQUEST
+/// (the encoder is in another pipeline: the request must be forwarded). Returns 0 without a link or pad.
+int booth_webrtc_watch_keyframe_requests(GstElement *webrtc, GstElement *source);
+/// Sets GST_BUFFER_PTS, GST_BUFFER_DTS (= PTS) and GST_BUFFER_DURATION (GST_CLOCK_TIME_NONE when 0).
+void booth_webrtc_buffer_set_timing(GstBuffer *buffer, GstClockTime pts, GstClockTime duration);
 
 #endif
