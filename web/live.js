@@ -64,6 +64,7 @@ const live = {
       this.stream.addTrack(event.track);
       const element = document.getElementById("live");
       element.srcObject = this.stream;
+      element.autoplay = true;  // set here: an autoplay element in the HTML stalls headless virtual time
       element.play().catch(() => {});
     };
     pc.onicecandidate = (event) => {
