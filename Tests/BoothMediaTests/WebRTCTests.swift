@@ -112,6 +112,30 @@ struct WebRTCTests {
         #expect(WebRTCLinkContext.alive.load(ordering: .relaxed) == contextsBefore)
     }
 
+    @Test func aReplacedCameraKeepsThePeerFed() async throws {
+        let mode = VideoMode(width: 640, height: 360, framesPerSecond: 15)
+        let first = SimulatedCamera.make(pattern: .ball, mode: mode)
+        try await first.start()
+        let media = LiveMedia(camera: first, audio: nil)
+        let (peer, _) = try await media.openPeer(tracks: WebRTCTracks(video: true, audio: false))
+        // The camera is unplugged, then another one appears: the peer stays and is fed by the new one.
+        await first.close()
+        await media.setCamera(nil)
+        #expect(!media.available.video)
+        let second = SimulatedCamera.make(pattern: .smpte, mode: mode)
+        try await second.start()
+        let before = peer.sentBytes.video
+        await media.setCamera(second)
+        #expect(media.available.video)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while peer.sentBytes.video == before, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(peer.sentBytes.video > before)
+        await media.close()
+        await second.close()
+    }
+
     @Test func budgetIsSharedAndVideoSuspendsBelowTheFloor() {
         let policy = BandwidthPolicy()
         let video = policy.plan(audioBitrate: nil)

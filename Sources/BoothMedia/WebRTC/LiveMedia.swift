@@ -48,8 +48,10 @@ public actor StethoscopeLiveSource: LiveAudioSource {
 public actor LiveMedia {
     public nonisolated let policy: BandwidthPolicy
     public nonisolated let webrtc: WebRTCConfiguration
-    private let camera: CameraPipeline?
-    private let audio: (any LiveAudioSource)?
+    private var camera: CameraPipeline?
+    private var audio: (any LiveAudioSource)?
+    private let hasCamera: Atomic<Bool>
+    private let hasAudio: Atomic<Bool>
     private let logger: Logger
     private let fanout = Fanout()
     private var peers: [String: WebRTCPeer] = [:]
@@ -72,6 +74,8 @@ public actor LiveMedia {
     ) {
         self.camera = camera
         self.audio = audio
+        self.hasCamera = Atomic(camera != nil)
+        self.hasAudio = Atomic(audio != nil)
         self.policy = policy
         self.webrtc = webrtc
         self.logger = logger
@@ -79,7 +83,41 @@ public actor LiveMedia {
     }
 
     /// Which tracks this booth can send now.
-    public nonisolated var available: WebRTCTracks { WebRTCTracks(video: camera != nil, audio: audio != nil) }
+    public nonisolated var available: WebRTCTracks {
+        WebRTCTracks(video: hasCamera.load(ordering: .relaxed), audio: hasAudio.load(ordering: .relaxed))
+    }
+
+    /// Switches the video source (a camera plugged in, re-plugged or removed). Peers keep their connection:
+    /// the new camera's stream continues from its next keyframe; with no camera they get no pictures.
+    public func setCamera(_ camera: CameraPipeline?) async {
+        videoTask?.cancel()
+        videoTask = nil
+        self.camera = camera
+        hasCamera.store(camera != nil, ordering: .relaxed)
+        for peer in fanout.videoPeers { peer.restartVideo() }
+        do {
+            try await startFeeds()
+        } catch {
+            logger.warning("live video not restarted", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Switches the live audio source (a stethoscope plugged in or removed); peers already sending audio keep
+    /// their track and get the new source's packets.
+    public func setAudioSource(_ source: (any LiveAudioSource)?) async {
+        audioTask?.cancel()
+        audioTask = nil
+        if audioLive { await audio?.stopLive() }
+        audioLive = false
+        audio = source
+        hasAudio.store(source != nil, ordering: .relaxed)
+        do {
+            try await startFeeds()
+        } catch {
+            logger.warning("live audio not restarted", metadata: ["error": "\(error)"])
+        }
+        await replan()
+    }
 
     public var peerCount: Int { peers.count }
 
@@ -88,13 +126,12 @@ public actor LiveMedia {
         if tracks.video, camera == nil { throw .trackUnavailable(track: "video", reason: "no camera is running") }
         if tracks.audio, audio == nil { throw .trackUnavailable(track: "audio", reason: "no stethoscope is available") }
         nextPeer += 1
-        let camera = self.camera
         let peer = try WebRTCPeer(
             id: "peer-\(nextPeer)",
             tracks: tracks,
             configuration: webrtc,
             opusBitrate: audio?.bitrate ?? 64_000,
-            onKeyframeNeeded: { if tracks.video, let camera { Task { await camera.requestKeyframe() } } }
+            onKeyframeNeeded: { [weak self] in if tracks.video { Task { await self?.requestKeyframe() } } }
         )
         // Fed before it starts: webrtcbin offers H.264 only once a keyframe has told it the stream's caps.
         peers[peer.id] = peer
@@ -143,6 +180,11 @@ public actor LiveMedia {
     public func setMeasuredBandwidth(kbps: Int?) async {
         measuredKbps = kbps
         await replan()
+    }
+
+    /// Asks the current camera for a keyframe (a peer connected, or its receiver lost a picture).
+    func requestKeyframe() async {
+        await camera?.requestKeyframe()
     }
 
     /// Stops every peer and the audio source.
