@@ -136,6 +136,50 @@ struct WebRTCTests {
         await second.close()
     }
 
+    /// An answer that webrtcbin accepts but that can never connect (no candidates ever come from this "client").
+    static func unreachableAnswer(to offer: String) -> String {
+        offer.components(separatedBy: "\r\n").compactMap { line -> String? in
+            if line.hasPrefix("a=candidate") || line.hasPrefix("a=end-of-candidates") { return nil }
+            if line.hasPrefix("a=ice-ufrag:") { return "a=ice-ufrag:unreachable" }
+            if line.hasPrefix("a=ice-pwd:") { return "a=ice-pwd:unreachableunreachable00" }
+            if line == "a=setup:actpass" { return "a=setup:active" }
+            if line == "a=sendonly" { return "a=recvonly" }
+            return line
+        }.joined(separator: "\r\n")
+    }
+
+    @Test func aPeerThatNeverConnectsFailsWithinItsTimeoutAndIsReleased() async throws {
+        let pipelinesBefore = WebRTCGraph.livePipelines.load(ordering: .relaxed)
+        let peer = try WebRTCPeer(
+            id: "t",
+            tracks: WebRTCTracks(video: false, audio: true),
+            configuration: WebRTCConfiguration(connectTimeout: .seconds(1))
+        )
+        let offer = try await peer.start()
+        try await peer.applyAnswer(Self.unreachableAnswer(to: offer))
+        var failure: WebRTCError?
+        var states: [WebRTCConnectionState] = []
+        for await signal in peer.signals {
+            if case .failed(let error) = signal { failure = error }
+            if case .state(let state) = signal { states.append(state) }
+        }
+        // The signal stream ends when the failed peer has stopped itself.
+        let error = try #require(failure)
+        #expect(
+            error == .connectTimedOut(seconds: 1) || error.code == "webrtc_connection_failed",
+            "\(error)"
+        )
+        #expect(states.last == .closed)
+        await #expect(throws: WebRTCError.self) {
+            try await peer.addRemoteCandidate(mline: 0, candidate: "candidate:x")
+        }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while WebRTCGraph.livePipelines.load(ordering: .relaxed) != pipelinesBefore, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(WebRTCGraph.livePipelines.load(ordering: .relaxed) == pipelinesBefore)
+    }
+
     @Test func budgetIsSharedAndVideoSuspendsBelowTheFloor() {
         let policy = BandwidthPolicy()
         let video = policy.plan(audioBitrate: nil)
