@@ -55,6 +55,7 @@ struct Daemon {
             throw ExitCode(78)
         }
         let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
+        let safety = Self.sessionSafety(recorder: recorder, inventory: inventory, config: config)
         let devices = DeviceRegistry()
         // Usage statistics (sessions, readings, retakes, failures per device by day) outlive the outbox's purge.
         let usage = UsageStatistics.open(
@@ -77,7 +78,8 @@ struct Daemon {
             config: config,
             fhir: false,
             logger: Logger(label: "boothd.api"),
-            usage: usage
+            usage: usage,
+            safety: safety
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
@@ -97,6 +99,7 @@ struct Daemon {
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }
+            Self.addReadinessProbe(for: camera, id: "sim:camera", model: "Simulated camera", to: safety)
         }
         let apiServices = APIServer.makeApplications(
             config: config,

@@ -24,6 +24,8 @@ public final class SessionHub: Sendable {
     let usage: UsageStatistics?
     /// For the uptime in `status`.
     let startedAt = ContinuousClock.now
+    /// Consultation safety (readiness, manual entry); nil when boothd has not wired it.
+    let safety: SessionSafety?
     private let connections = Mutex(0)
 
     public init(
@@ -34,7 +36,8 @@ public final class SessionHub: Sendable {
         config: BoothConfig,
         fhir: Bool,
         logger: Logger,
-        usage: UsageStatistics? = nil
+        usage: UsageStatistics? = nil,
+        safety: SessionSafety? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -47,6 +50,7 @@ public final class SessionHub: Sendable {
         self.fhir = fhir
         self.logger = logger
         self.usage = usage
+        self.safety = safety
     }
 
     /// Number of open session connections.
@@ -372,7 +376,10 @@ struct SessionConnection {
             case "measurements.pending":
                 let pending = try await hub.outbox.pendingMeasurements()
                 let items = pending.map {
-                    Wire.object([("binding", Wire.string($0.binding)), ("measurement", $0.body)])
+                    Wire.object([
+                        ("binding", Wire.string($0.binding)), ("bindingReason", Wire.string($0.reason)),
+                        ("measurement", $0.body),
+                    ])
                 }
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
@@ -386,6 +393,7 @@ struct SessionConnection {
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:
+                if let data = try await performSafety(name, params: params) { return data }
                 throw WireError(
                     "unknown_command",
                     "unknown command \"\(name.prefix(64))\" (known: \(SessionProtocol.commands.joined(separator: ", ")))"
