@@ -5,7 +5,7 @@ import Testing
 @testable import BoothAPI
 
 /// `webrtc.*` frames: parsing, and what boothd sends for each peer signal (the end-to-end test validates them
-/// against the JSON Schemas with a live boothd: scripts/test.d/43-webrtc-chromium.sh).
+/// against the JSON Schemas with a live boothd: scripts/test.d/44-webrtc-chromium.sh).
 @Suite struct WebRTCWireTests {
     private func object(_ text: String) throws -> [String: Any] {
         try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

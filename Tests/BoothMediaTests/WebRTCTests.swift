@@ -5,7 +5,7 @@ import Testing
 @testable import BoothMedia
 
 /// webrtcbin peers on real pipelines (offer, candidates, teardown) and the bandwidth manager. The media path to a
-/// real receiver is checked in headless Chromium (scripts/test.d/43-webrtc-chromium.sh).
+/// real receiver is checked in headless Chromium (scripts/test.d/44-webrtc-chromium.sh).
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct WebRTCTests {
     static let tone = StethoscopeConfiguration(

@@ -22,7 +22,7 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -c "import websockets, jsonschema" 2>/dev/null || "$venv/bin/pip" install -q websockets jsonschema
 echo "webrtc bench: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), build $BUILD_DIR, ${seconds} s per case"
 run() {
-    timeout $((seconds + 90)) "$venv/bin/python" scripts/test.d/43-webrtc-chromium.py "$BUILD_DIR/boothd" "$PWD" \
+    timeout $((seconds + 90)) "$venv/bin/python" scripts/test.d/44-webrtc-chromium.py "$BUILD_DIR/boothd" "$PWD" \
         "$chromium" --json --no-signaling --seconds "$seconds" "$@" | tail -1
 }
 results=$(mktemp)

@@ -8,7 +8,7 @@
      arrives at > -3 dB;
    - audio + video on the wire stay under media.budget_kbps.
 
-Usage: python 43-webrtc-chromium.py BOOTHD REPO_ROOT CHROMIUM [--seconds N] [--json]
+Usage: python 44-webrtc-chromium.py BOOTHD REPO_ROOT CHROMIUM [--seconds N] [--json]
 Prints the measured figures (also used by scripts/bench/webrtc/run.sh).
 """
 

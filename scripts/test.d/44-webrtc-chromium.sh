@@ -12,4 +12,4 @@ fi
 venv=.build/venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -c "import websockets, jsonschema" 2>/dev/null || "$venv/bin/pip" install -q websockets jsonschema
-timeout 180 "$venv/bin/python" scripts/test.d/43-webrtc-chromium.py "$BUILD_DIR/boothd" "$PWD" "$chromium" "$@"
+timeout 180 "$venv/bin/python" scripts/test.d/44-webrtc-chromium.py "$BUILD_DIR/boothd" "$PWD" "$chromium" "$@"
