@@ -174,8 +174,21 @@ public actor WebRTCPeer {
         graph.feed.close()
         graph.stopping.store(true, ordering: .releasing)
         await threads.join()
+        // Bounded: a session must never hang on a peer whose elements do not reach NULL (the release then
+        // finishes in the background and the peer reports the late teardown).
         let graph = self.graph
-        await runBlocking(name: "booth-webrtc-stop") { graph.release() }
+        let released = Completion<Bool>()
+        let thread = Thread {
+            graph.release()
+            released.complete(true)
+        }
+        thread.name = "booth-webrtc-stop"
+        thread.start()
+        if await released.wait(timeout: .seconds(5)) == nil {
+            signalSink.yield(
+                .failed(.connectionFailed("the pipeline did not stop within 5 s; released in the background"))
+            )
+        }
         signalSink.yield(.state(.closed))
         signalSink.finish()
     }
