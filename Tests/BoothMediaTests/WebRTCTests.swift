@@ -180,6 +180,25 @@ struct WebRTCTests {
         #expect(WebRTCGraph.livePipelines.load(ordering: .relaxed) == pipelinesBefore)
     }
 
+    @Test func aCameraThatSendsNothingIsNamedInTheError() async throws {
+        let pipelinesBefore = WebRTCGraph.livePipelines.load(ordering: .relaxed)
+        // Never started: no frame, so webrtcbin cannot learn the H.264 caps and offer.
+        let camera = SimulatedCamera.make(mode: VideoMode(width: 640, height: 360, framesPerSecond: 15))
+        let media = LiveMedia(camera: camera, audio: nil, webrtc: WebRTCConfiguration(offerTimeout: .seconds(1)))
+        await #expect(
+            throws: WebRTCError.trackUnavailable(track: "video", reason: "the camera sent no keyframe within 1.0 s")
+        ) {
+            _ = try await media.openPeer(tracks: WebRTCTracks(video: true, audio: false))
+        }
+        #expect(await media.peerCount == 0)
+        let deadline = ContinuousClock.now + .seconds(3)
+        while WebRTCGraph.livePipelines.load(ordering: .relaxed) != pipelinesBefore, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(WebRTCGraph.livePipelines.load(ordering: .relaxed) == pipelinesBefore)
+        await camera.close()
+    }
+
     @Test func budgetIsSharedAndVideoSuspendsBelowTheFloor() {
         let policy = BandwidthPolicy()
         let video = policy.plan(audioBitrate: nil)

@@ -142,6 +142,10 @@ public actor LiveMedia {
             offer = try await peer.start()
         } catch {
             await closePeer(peer)
+            // webrtcbin offers H.264 only after a keyframe: without one, name the camera, not webrtcbin.
+            if case .offerTimedOut(let seconds) = error, tracks.video, peer.sentBytes.video == 0 {
+                throw .trackUnavailable(track: "video", reason: "the camera sent no keyframe within \(seconds) s")
+            }
             throw error
         }
         announced.insert(peer.id)
