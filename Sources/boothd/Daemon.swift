@@ -86,10 +86,16 @@ struct Daemon {
         let camera: CameraPipeline? =
             simulate && config.simulator.camera
             ? SimulatedCamera.make(
-                pattern: .ball,
+                pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
+        do {
+            hub.liveMedia.attach(try Self.liveMedia(config: config, camera: camera, simulate: simulate))
+        } catch {
+            FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }

@@ -18,6 +18,8 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
+    public let liveMedia = LiveMediaSlot()
     /// Usage statistics for the `usage` command (nil: not kept by this boothd).
     let usage: UsageStatistics?
     /// For the uptime in `status`.
@@ -75,6 +77,8 @@ struct SessionConnection {
     let outbound: WebSocketOutboundWriter
     /// True when the upgrade request carried a valid `Authorization: Bearer` header.
     let preAuthenticated: Bool
+    /// This connection's WebRTC peer, stopped when the client goes away.
+    let webrtc = SessionWebRTC()
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
@@ -106,6 +110,7 @@ struct SessionConnection {
                 }
             }
             await readLoop(flags: flags, group: &group)
+            await webrtc.stop(reason: "the client disconnected", send: nil)
             group.cancelAll()
         }
     }
@@ -308,6 +313,8 @@ struct SessionConnection {
         switch message {
         case .hello:
             await send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
+        case .webrtc(let type, let body):
+            await handleWebRTC(type, body)
         case .ping(let id):
             await send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
         case .ack(let upTo):
