@@ -536,4 +536,5 @@ async def main():
     print(f"api e2e: all passed ({validated} server messages validated against the JSON Schema)")
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
