@@ -273,7 +273,7 @@ async def test_malformed(daemon):
         (json.dumps({"type": "command", "id": "c4", "command": "measurement.assign",
                      "params": {"measurementId": "nope"}}), "unknown_measurement"),
         (json.dumps({"type": "command", "id": "c5", "command": "measurement.start",
-                     "params": {"deviceId": "sim:cuff"}}), "not_available"),
+                     "params": {"deviceId": "sim:cuff"}}), "unknown_device"),
         (json.dumps({"type": "ack", "upTo": 10**12}), "invalid_ack"),
         (json.dumps({"type": "command", "id": "c6", "command": "session.start", "params": []}), "invalid_message"),
     ]
