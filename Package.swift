@@ -67,6 +67,11 @@ let package = Package(
             providers: [.apt(["libusb-1.0-0-dev"])]
         ),
         .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .systemLibrary(
             name: "CCairo",
             pkgConfig: "cairo cairo-pdf cairo-png",
             providers: [.apt(["libcairo2-dev"])]
@@ -90,6 +95,11 @@ let package = Package(
         .target(
             name: "BoothV4L2",
             dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothUdev",
+            dependencies: ["BoothCore", "CUdev"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -147,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "boothd",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothUdev", "BoothV4L2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,6 +225,11 @@ let package = Package(
         .testTarget(
             name: "BoothUSBTests",
             dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUdevTests",
+            dependencies: ["BoothUdev", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

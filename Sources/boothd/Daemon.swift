@@ -123,7 +123,8 @@ struct Daemon {
         }
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
-            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles"))
+            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
+            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")),
         ]
         if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))

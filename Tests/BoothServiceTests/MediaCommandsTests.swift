@@ -160,4 +160,58 @@ struct MediaCommandsTests {
             #expect(scratch.isEmpty)
         }
     }
+    @Test("unplug during a recording: the capture is torn down and the partial recording is kept, marked")
+    func unplugDuringRecording() async throws {
+        try await Self.withOutbox { outbox, directory in
+            let registry = DeviceRegistry()
+            let media = MediaDeviceCommands(
+                outbox: outbox,
+                registry: registry,
+                scratchDirectory: directory + "/scratch",
+                logger: Logger(label: "test.media")
+            )
+            let endpoint = StethoscopeEndpoint(
+                deviceID: "sim:stethoscope",
+                model: "test",
+                transport: "simulated",
+                source: SimulatedStethoscopeSource(sampleRate: 16000)
+            )
+            await media.register(stethoscope: endpoint)
+            let events = outbox.subscribe()
+            let first = try await media.perform(
+                DeviceCommand(name: "measurement.start", deviceID: "sim:stethoscope", arguments: ["seconds": "30"])
+            )
+            try await Task.sleep(for: .milliseconds(800))
+            await media.unregister(deviceID: "sim:stethoscope")
+            #expect(await registry.status(id: "sim:stethoscope")?.state == .gone)
+            let firstID = try #require(first["artifactId"])
+            var stored: StoredArtifact?
+            for await event in events where event.type == "artifact" {
+                stored = try await outbox.storedArtifact(id: firstID)
+                break
+            }
+            let artifact = try #require(stored)
+            #expect(!artifact.info.complete)
+            #expect(artifact.info.metadata["truncatedBy"] == "device")
+            let seconds = Double(artifact.info.metadata["durationSeconds"] ?? "") ?? 0
+            #expect(seconds > 0.3 && seconds < 5)
+            // The device stays gone (the finished recording does not mark it ready again).
+            #expect(await registry.status(id: "sim:stethoscope")?.state == .gone)
+            // Re-plugged: it records again; measurement.stop ends it early, kept as partial.
+            await media.register(stethoscope: endpoint)
+            let second = try await media.perform(
+                DeviceCommand(name: "measurement.start", deviceID: "sim:stethoscope", arguments: ["seconds": "30"])
+            )
+            try await Task.sleep(for: .milliseconds(500))
+            let stopping = try await media.perform(DeviceCommand(name: "measurement.stop", deviceID: "sim:stethoscope"))
+            #expect(stopping["artifactId"] == second["artifactId"])
+            for await event in events
+            where event.type == "artifact" && event.payload.contains(stopping["artifactId"] ?? "?") {
+                break
+            }
+            let secondID = try #require(second["artifactId"])
+            let partial = try #require(try await outbox.storedArtifact(id: secondID))
+            #expect(!partial.info.complete && partial.info.metadata["truncatedBy"] == "stop")
+        }
+    }
 }

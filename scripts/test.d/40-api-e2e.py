@@ -53,7 +53,7 @@ class Daemon:
         self.process = None
         self.log = open(os.path.join(state_dir, "boothd.log"), "ab")
 
-    def start(self):
+    def start(self, ready_timeout=20):
         args = [
             BOOTHD,
             "--set", f"api.port={self.port}",
@@ -66,7 +66,7 @@ class Daemon:
             "--set", "logging.format=text",
         ] + self.extra
         self.process = subprocess.Popen(args, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
+        deadline = time.time() + ready_timeout
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"boothd exited with {self.process.returncode}; see {self.log.name}")
@@ -76,7 +76,7 @@ class Daemon:
                         return
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("boothd did not become ready in 20 s")
+        raise RuntimeError(f"boothd did not become ready in {ready_timeout} s")
 
     def kill9(self):
         self.process.send_signal(signal.SIGKILL)

@@ -254,4 +254,5 @@ async def main():
     print(f"media artifacts e2e: all passed ({e2e.validated} server messages validated against the JSON Schema)")
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())

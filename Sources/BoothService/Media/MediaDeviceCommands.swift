@@ -102,7 +102,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         let (camera, stethoscope, recording) = state.withLock { state in
             (
                 state.cameras.removeValue(forKey: deviceID), state.stethoscopes.removeValue(forKey: deviceID),
-                state.recordings[deviceID]
+                state.recordings.removeValue(forKey: deviceID)
             )
         }
         if let recording, let capture = recording.capture.withLock({ $0 }) { await capture.close() }
@@ -354,7 +354,11 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             result = try await job.result()
         } catch {
             await capture.close()
-            _ = state.withLock { $0.recordings.removeValue(forKey: device.deviceID) }
+            state.withLock { state in
+                if state.recordings[device.deviceID] === recording {
+                    state.recordings.removeValue(forKey: device.deviceID)
+                }
+            }
             logger.error("recording failed", metadata: ["device": "\(device.deviceID)", "error": "\(error)"])
             await registry.update(
                 status(device.deviceID, .stethoscope, device.model, device.transport, .error(reason: "\(error)"))
@@ -362,6 +366,14 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             return
         }
         await capture.close()
+        // The device is free again (a re-plugged device may already record anew: only this recording is released).
+        let stillRegistered = state.withLock { state in
+            if state.recordings[device.deviceID] === recording { state.recordings.removeValue(forKey: device.deviceID) }
+            return state.stethoscopes[device.deviceID] != nil && state.recordings[device.deviceID] == nil
+        }
+        if stillRegistered {
+            await registry.update(status(device.deviceID, .stethoscope, device.model, device.transport, .ready))
+        }
         let takenAt = Int64(result.startedAt.timeIntervalSince1970 * 1_000_000)
         var metadata = [
             "device": device.deviceID,
@@ -433,18 +445,12 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
                 try? await Task.sleep(for: .milliseconds(min(5000, 100 * attempt * attempt)))
             }
         }
-        let stillRegistered = state.withLock { state in
-            state.recordings.removeValue(forKey: device.deviceID)
-            return state.stethoscopes[device.deviceID] != nil
-        }
-        if stillRegistered {
-            await registry.update(status(device.deviceID, .stethoscope, device.model, device.transport, .ready))
-        }
     }
 
     // MARK: formatting
 
-    static func milliseconds(_ duration: Duration) -> String {
+    /// A duration as milliseconds with one decimal, for logs and results.
+    public static func milliseconds(_ duration: Duration) -> String {
         let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         return String(format: "%.1f", value)
     }
