@@ -171,7 +171,7 @@ let package = Package(
             name: "boothctl",
             dependencies: [
                 "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
-                "BoothRender",
+                "BoothRender", "BoothV4L2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

@@ -124,6 +124,20 @@ actor MediaHotplug: Service {
             return
         }
         present[syspath] = Present(id: found.id, pipeline: pipeline)
+        // Clients see a fault (and the recovery) while the device is still plugged in.
+        let events = pipeline.events()
+        let media = self.media
+        let deviceID = found.id
+        Task {
+            for await event in events {
+                switch event {
+                case .fault(let fault): await media.updateCameraState(deviceID: deviceID, .error(reason: "\(fault)"))
+                case .restarted, .started: await media.updateCameraState(deviceID: deviceID, .ready)
+                case .stopped: return
+                case .rungChanged: break
+                }
+            }
+        }
         await media.register(
             camera: CameraEndpoint(
                 deviceID: found.id,

@@ -6,6 +6,6 @@
 set -uo pipefail
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null || true
 export GST_REGISTRY=/tmp/gst-registry.bin
-timeout 400 .build/venv/bin/python scripts/hwlab/media-hotplug-client.py "$BUILD_DIR/boothd" "$PWD" 2>&1 |
+timeout 560 .build/venv/bin/python scripts/hwlab/media-hotplug-client.py "$BUILD_DIR/boothd" "$PWD" 2>&1 |
     tee "$HWLAB_OUT/media-hotplug.log"
 exit "${PIPESTATUS[0]}"

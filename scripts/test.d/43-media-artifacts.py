@@ -78,11 +78,11 @@ def flac_streaminfo(data):
 pending_artifacts = {}
 
 
-async def command(ws, request_id, name, **params):
+async def command(ws, request_id, name, timeout=5, **params):
     """Like the e2e helper, but keeps the artifact events that arrive before the result."""
     await e2e.send(ws, {"type": "command", "id": request_id, "command": name, "params": params})
     while True:
-        message = await e2e.recv(ws)
+        message = await e2e.recv(ws, timeout=timeout)
         if message["type"] == "event" and message["event"] == "artifact":
             pending_artifacts[message["data"]["artifact"]["id"]] = message
         if message["type"] in ("result", "error") and message["id"] == request_id:

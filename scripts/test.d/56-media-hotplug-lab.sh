@@ -18,7 +18,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-480} scripts/hwlab/run.sh scripts/hwlab/guest-media-hotplug.sh >"$log" 2>&1
+HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-600} scripts/hwlab/run.sh scripts/hwlab/guest-media-hotplug.sh >"$log" 2>&1
 rc=$?
 set -e
 grep -E "^  ok |^FAIL|media hotplug|hwlab:|Traceback|Error" "$log" || true

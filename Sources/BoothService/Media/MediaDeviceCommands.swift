@@ -97,6 +97,13 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         )
     }
 
+    /// Reports a registered camera's state (a pipeline fault while it restarts, back to ready); ignored for a device
+    /// that is not registered (it went away).
+    public func updateCameraState(deviceID: String, _ newState: DeviceState) async {
+        guard let camera = state.withLock({ $0.cameras[deviceID] }) else { return }
+        await registry.update(status(deviceID, camera.role, camera.model, camera.transport, newState))
+    }
+
     /// Forgets a device that went away; a recording in progress on it ends with what it captured.
     public func unregister(deviceID: String) async {
         let (camera, stethoscope, recording) = state.withLock { state in
