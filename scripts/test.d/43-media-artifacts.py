@@ -14,6 +14,7 @@ Usage: python 43-media-artifacts.py BOOTHD_BINARY REPO_ROOT
 
 import asyncio
 import importlib.util
+import json
 import os
 import statistics
 import sys
@@ -171,7 +172,12 @@ async def test_controls(daemon):
     assert reply["type"] == "error" and reply["code"] == "unknown_device", reply
     reply = await command(ws, "c8", "measurement.start", deviceId=STETHOSCOPE, seconds="9999")
     assert reply["type"] == "error" and reply["code"] == "invalid_argument", reply
-    reply = await command(ws, "c9", "measurement.start", deviceId=STETHOSCOPE, mode="loud")
+    # Not a valid client message (the schema lists the modes): sent raw, the server must still refuse it clearly.
+    await ws.send(json.dumps({"type": "command", "id": "c9", "command": "measurement.start",
+                              "params": {"deviceId": STETHOSCOPE, "mode": "loud"}}))
+    reply = await e2e.recv(ws)
+    while reply.get("id") != "c9":
+        reply = await e2e.recv(ws)
     assert reply["type"] == "error" and reply["code"] == "invalid_argument" and "diaphragm" in reply["message"]
     await ws.close()
     e2e.ok("camera.control validated against the control ranges; unsupported control → not_supported naming the "
