@@ -1,4 +1,5 @@
 import BoothCore
+import Foundation
 
 /// A camera or audio-capture device found by udev, described for profile matching.
 public struct DiscoveredMedia: Sendable, Hashable {
@@ -9,7 +10,10 @@ public struct DiscoveredMedia: Sendable, Hashable {
         case audioCapture(alsaDevice: String, card: String, pcm: Int)
     }
 
-    /// boothd's device id: `v4l2:<sysname>` or `alsa:<card id>:<pcm>`, the same after a re-plug.
+    /// boothd's device id, the same after a re-plug even when the kernel numbers the node differently:
+    /// `v4l2:<parent device>` (USB: `v4l2:<VID>:<PID>@<interface>`, e.g. `v4l2:1bcf:2c99@1-1:1.0`; other buses the
+    /// parent's name, e.g. `v4l2:vivid.0`; `/<index>` appended for a second capture node), or
+    /// `alsa:<card id>:<pcm>`.
     public var id: String
     public var kind: Kind
     /// What the profile matcher sees (the V4L2 card name is refined from VIDIOC_QUERYCAP by the caller).
@@ -23,7 +27,16 @@ public enum MediaDiscovery {
     public static func deviceID(of device: UdevDevice) -> String? {
         switch device.subsystem {
         case "video4linux" where device.sysname.hasPrefix("video"):
-            return "v4l2:\(device.sysname)"
+            let parts = device.syspath.split(separator: "/")
+            guard let classIndex = parts.lastIndex(of: "video4linux"), classIndex > 0 else {
+                return "v4l2:\(device.sysname)"
+            }
+            var id = String(parts[classIndex - 1])
+            if let usb = usbInfo(device) {
+                id = String(format: "%04x:%04x@", usb.vendorID, usb.productID) + id
+            }
+            if let index = device.attributes["index"], index != "0" { id += "/\(index)" }
+            return "v4l2:\(id)"
         case "sound":
             guard let (card, pcm) = capturePCM(device.sysname) else { return nil }
             // Card ids are stable across re-plug, card numbers may not be: use the id when known.

@@ -131,8 +131,12 @@ public enum UdevMonitor {
         var attributes: [String: String] = [:]
         let subsystem = text(udev_device_get_subsystem(device)) ?? ""
         if action != "remove" {
-            if subsystem == "video4linux", let name = text(udev_device_get_sysattr_value(device, "name")) {
-                attributes["name"] = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            if subsystem == "video4linux" {
+                for key in ["name", "index"] {
+                    if let value = text(udev_device_get_sysattr_value(device, key)) {
+                        attributes[key] = value.trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
+                }
             }
             if subsystem == "sound", let card = udev_device_get_parent_with_subsystem_devtype(device, "sound", nil) {
                 // A PCM device's parent is its card (`card1`, attributes `id` and `number`).

@@ -19,7 +19,21 @@ struct MediaDiscoveryTests {
             ]
         )
         let found = try #require(MediaDiscovery.classify(node))
-        #expect(found.id == "v4l2:video2")
+        #expect(found.id == "v4l2:1bcf:2c99@1-1:1.0")
+        // Re-plugged, the kernel may number the node differently: the id stays.
+        var renumbered = node
+        renumbered.sysname = "video4"
+        renumbered.syspath = "/sys/devices/pci0000:00/usb1/1-1/1-1:1.0/video4linux/video4"
+        #expect(MediaDiscovery.classify(renumbered)?.id == found.id)
+        let vivid = UdevDevice(
+            action: "add",
+            subsystem: "video4linux",
+            sysname: "video1",
+            syspath: "/sys/devices/platform/vivid.0/video4linux/video1",
+            devnode: "/dev/video1",
+            attributes: ["name": "vivid-000-vid-cap", "index": "0"]
+        )
+        #expect(MediaDiscovery.classify(vivid)?.id == "v4l2:vivid.0")
         #expect(found.kind == .camera(devnode: "/dev/video2"))
         guard case .v4l2(let info) = found.description else {
             Issue.record("not a V4L2 description")

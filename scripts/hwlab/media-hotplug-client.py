@@ -31,7 +31,7 @@ def load(name, path):
 e2e = load("api_e2e", os.path.join(ROOT, "scripts/test.d/40-api-e2e.py"))
 media = load("media_e2e", os.path.join(ROOT, "scripts/test.d/43-media-artifacts.py"))
 VIVID = ["vivid", "n_devs=1", "node_types=0x1", "input_types=0x00"]
-CAMERA = "v4l2:video0"
+CAMERA = "v4l2:vivid.0"
 STETHOSCOPE = "alsa:Loopback:1"
 
 
