@@ -139,9 +139,10 @@ async def scenario(daemon):
     body = media.check_part(daemon, event["data"]["artifact"], "snapshot.jpg", "image/jpeg")
     size = media.jpeg_size(body)
     assert size == (int(reply["data"]["width"]), int(reply["data"]["height"])), size
+    snapshot_ms = reply["data"]["latencyMs"]
     reply = await media.command(ws, "ctl1", "camera.control", deviceId=CAMERA, control="brightness", value="200", timeout=90)
     assert reply["type"] in ("result", "error"), reply
-    e2e.ok(f"vivid snapshot {size[0]}x{size[1]} in {reply.get('data', {}).get('latencyMs', '?')} ms; "
+    e2e.ok(f"vivid snapshot {size[0]}x{size[1]} in {snapshot_ms} ms; "
            f"camera.control brightness → {reply['type']} {reply.get('code', '')}")
 
     reply = await media.command(ws, "rec1", "measurement.start", deviceId=STETHOSCOPE, seconds=2, timeout=90)
