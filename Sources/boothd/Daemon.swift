@@ -55,7 +55,13 @@ struct Daemon {
             throw ExitCode(78)
         }
         let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
+        let safety = Self.sessionSafety(recorder: recorder, inventory: inventory, config: config)
         let devices = DeviceRegistry()
+        // Usage statistics (sessions, readings, retakes, failures per device by day) outlive the outbox's purge.
+        let usage = UsageStatistics.open(
+            directory: config.storage.stateDirectory,
+            logger: Logger(label: "boothd.usage")
+        )
         let tokenPath = TokenFile.path(for: config)
         let token: String
         do {
@@ -72,7 +78,9 @@ struct Daemon {
             commands: media,
             config: config,
             fhir: false,
-            logger: Logger(label: "boothd.api")
+            logger: Logger(label: "boothd.api"),
+            usage: usage,
+            safety: safety
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
@@ -86,6 +94,7 @@ struct Daemon {
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }
+            Self.addReadinessProbe(for: camera, id: "sim:camera", model: "Simulated camera", to: safety)
         }
         let apiServices = APIServer.makeApplications(
             config: config,
@@ -125,6 +134,12 @@ struct Daemon {
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
             MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")),
+            UsageAggregator(
+                statistics: usage,
+                outbox: outbox,
+                registry: devices,
+                logger: Logger(label: "boothd.usage")
+            ),
         ]
         if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
@@ -142,6 +157,15 @@ struct Daemon {
             }
             await MediaWiring.registerSimulated(camera: camera, with: media)
         }
+        deviceServices.append(
+            MetricsSampler(
+                outbox: outbox,
+                registry: devices,
+                clients: { hub.connectionCount },
+                camera: camera,
+                logger: Logger(label: "boothd.metrics")
+            )
+        )
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),

@@ -536,5 +536,5 @@ async def main():
     print(f"api e2e: all passed ({validated} server messages validated against the JSON Schema)")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # 43-safety-e2e.py and 43-media-artifacts.py import the helpers above
     asyncio.run(main())

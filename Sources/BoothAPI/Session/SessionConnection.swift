@@ -18,6 +18,12 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Usage statistics for the `usage` command (nil: not kept by this boothd).
+    let usage: UsageStatistics?
+    /// For the uptime in `status`.
+    let startedAt = ContinuousClock.now
+    /// Consultation safety (readiness, manual entry); nil when boothd has not wired it.
+    let safety: SessionSafety?
     private let connections = Mutex(0)
 
     public init(
@@ -27,7 +33,9 @@ public final class SessionHub: Sendable {
         commands: (any DeviceCommandHandler)?,
         config: BoothConfig,
         fhir: Bool,
-        logger: Logger
+        logger: Logger,
+        usage: UsageStatistics? = nil,
+        safety: SessionSafety? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -39,6 +47,8 @@ public final class SessionHub: Sendable {
         self.testCommands = config.api.testCommands
         self.fhir = fhir
         self.logger = logger
+        self.usage = usage
+        self.safety = safety
     }
 
     /// Number of open session connections.
@@ -359,18 +369,24 @@ struct SessionConnection {
             case "measurements.pending":
                 let pending = try await hub.outbox.pendingMeasurements()
                 let items = pending.map {
-                    Wire.object([("binding", Wire.string($0.binding)), ("measurement", $0.body)])
+                    Wire.object([
+                        ("binding", Wire.string($0.binding)), ("bindingReason", Wire.string($0.reason)),
+                        ("measurement", $0.body),
+                    ])
                 }
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
             case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case "status", "usage":
+                return try await technicianCommand(name, params: params)
             case _ where Self.artifactCommands.contains(name):
                 return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:
+                if let data = try await performSafety(name, params: params) { return data }
                 throw WireError(
                     "unknown_command",
                     "unknown command \"\(name.prefix(64))\" (known: \(SessionProtocol.commands.joined(separator: ", ")))"

@@ -20,11 +20,12 @@ public enum SessionProtocol {
         "session.start", "session.end", "session.current", "measurement.assign", "measurement.discard",
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
         "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
+        "status", "usage", "readiness", "measurement.manual",
     ]
 
     public static let eventTypes = [
         "measurement", "measurement.assigned", "measurement.discarded", "session.started", "session.ended",
-        "artifact", "artifact.assigned", "artifact.discarded",
+        "artifact", "artifact.assigned", "artifact.discarded", "readiness.report",
     ]
 }
 

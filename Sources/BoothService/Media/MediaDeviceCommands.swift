@@ -142,9 +142,17 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
     public func perform(_ command: DeviceCommand) async throws(DeviceCommandError) -> [String: String] {
         let (camera, stethoscope) = state.withLock { ($0.cameras[command.deviceID], $0.stethoscopes[command.deviceID]) }
         guard camera != nil || stethoscope != nil else {
+            if let known = await registry.status(id: command.deviceID) {
+                // A device of another kind (BLE, serial...): its commands are the device supervisor's.
+                throw DeviceCommandError(
+                    code: "not_available",
+                    message: "\(command.name): \(known.id) (\(known.role.rawValue)) has no device command handler "
+                        + "in this boothd; cameras and stethoscopes do"
+                )
+            }
             throw DeviceCommandError(
                 code: "unknown_device",
-                message: "no camera or stethoscope \"\(command.deviceID.prefix(128))\" is connected"
+                message: "no device \"\(command.deviceID.prefix(128))\" is connected"
             )
         }
         switch (command.name, camera, stethoscope) {
