@@ -181,7 +181,7 @@ struct MediaCommandsTests {
             let first = try await media.perform(
                 DeviceCommand(name: "measurement.start", deviceID: "sim:stethoscope", arguments: ["seconds": "30"])
             )
-            try await Task.sleep(for: .milliseconds(800))
+            try await Task.sleep(for: .milliseconds(1500))
             await media.unregister(deviceID: "sim:stethoscope")
             #expect(await registry.status(id: "sim:stethoscope")?.state == .gone)
             let firstID = try #require(first["artifactId"])
@@ -194,7 +194,8 @@ struct MediaCommandsTests {
             #expect(!artifact.info.complete)
             #expect(artifact.info.metadata["truncatedBy"] == "device")
             let seconds = Double(artifact.info.metadata["durationSeconds"] ?? "") ?? 0
-            #expect(seconds > 0.3 && seconds < 5)
+            // Real-time audio, so about 1.5 s; a loaded machine may have processed less of it.
+            #expect(seconds > 0.1 && seconds < 5)
             // The device stays gone (the finished recording does not mark it ready again).
             #expect(await registry.status(id: "sim:stethoscope")?.state == .gone)
             // Re-plugged: it records again; measurement.stop ends it early, kept as partial.
