@@ -70,11 +70,12 @@ struct Daemon {
             logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
             throw ExitCode(73)  // EX_CANTCREAT
         }
+        let media = MediaWiring.commands(config: config, outbox: outbox, devices: devices)
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
-            commands: nil,
+            commands: media,
             config: config,
             fhir: false,
             logger: Logger(label: "boothd.api"),
@@ -138,6 +139,7 @@ struct Daemon {
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
+            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")),
             UsageAggregator(
                 statistics: usage,
                 outbox: outbox,
@@ -159,6 +161,7 @@ struct Daemon {
             if let camera {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
+            await MediaWiring.registerSimulated(camera: camera, with: media)
         }
         deviceServices += BLEDeviceService.services(
             config: config,
