@@ -91,8 +91,10 @@ struct Daemon {
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
+        let liveMedia: LiveMedia
         do {
-            hub.liveMedia.attach(try Self.liveMedia(config: config, camera: camera, simulate: simulate))
+            liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
+            hub.liveMedia.attach(liveMedia)
         } catch {
             FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
             throw ExitCode(78)
@@ -139,7 +141,9 @@ struct Daemon {
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
-            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")),
+            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+                await liveMedia.setCamera($0)
+            },
             UsageAggregator(
                 statistics: usage,
                 outbox: outbox,

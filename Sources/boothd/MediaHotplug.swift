@@ -16,17 +16,27 @@ actor MediaHotplug: Service {
     let media: MediaDeviceCommands
     let profiles: ProfileLibrary
     let logger: Logger
+    /// Told which camera feeds the live WebRTC video: the most recently plugged one that is still present.
+    let liveCamera: @Sendable (CameraPipeline?) async -> Void
     private struct Present {
         var id: String
         var pipeline: CameraPipeline?
     }
     /// Registered devices by udev syspath (a `remove` event carries no attributes to rebuild the id from).
     private var present: [String: Present] = [:]
+    /// Syspaths of present cameras, oldest first: the last one is live.
+    private var cameraOrder: [String] = []
 
-    init(media: MediaDeviceCommands, profiles: ProfileLibrary, logger: Logger) {
+    init(
+        media: MediaDeviceCommands,
+        profiles: ProfileLibrary,
+        logger: Logger,
+        liveCamera: @escaping @Sendable (CameraPipeline?) async -> Void = { _ in }
+    ) {
         self.media = media
         self.profiles = profiles
         self.logger = logger
+        self.liveCamera = liveCamera
     }
 
     func run() async throws {
@@ -64,6 +74,11 @@ actor MediaHotplug: Service {
     private func remove(_ device: UdevDevice) async {
         guard let known = present.removeValue(forKey: device.syspath) else { return }
         logger.notice("media device unplugged", metadata: ["device": "\(known.id)"])
+        if let index = cameraOrder.firstIndex(of: device.syspath) {
+            let wasLive = index == cameraOrder.count - 1
+            cameraOrder.remove(at: index)
+            if wasLive { await liveCamera(cameraOrder.last.flatMap { present[$0]?.pipeline }) }
+        }
         await media.unregister(deviceID: known.id)
         await known.pipeline?.close()
     }
@@ -124,6 +139,8 @@ actor MediaHotplug: Service {
             return
         }
         present[syspath] = Present(id: found.id, pipeline: pipeline)
+        cameraOrder.append(syspath)
+        await liveCamera(pipeline)
         // Clients see a fault (and the recovery) while the device is still plugged in.
         let events = pipeline.events()
         let media = self.media
