@@ -81,7 +81,8 @@ class Boothd:
         env = dict(self.env, NOTIFY_SOCKET=self.notify.path)
         args = [self.binary]
         for key, value in self.settings.items():
-            args += ["--set", f"{key}={value}"]
+            if value is not None:  # None: leave the key at boothd's own default
+                args += ["--set", f"{key}={value}"]
         log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(args, stdout=log, stderr=log, env=env)
