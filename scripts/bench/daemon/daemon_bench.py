@@ -23,7 +23,7 @@ import websockets  # noqa: E402
 BOOTHD = sys.argv[1]
 FAST = "--fast" in sys.argv
 STARTS = 5 if FAST else 15
-SETTLE = 6 if FAST else 20
+SETTLE = 10 if FAST else 30  # boothd releases its startup pages 5 s after READY
 LOAD_SECONDS = 5 if FAST else 20
 figures = {}
 
