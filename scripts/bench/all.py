@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -56,9 +57,13 @@ def markdown_rows(output, columns):
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 2 or cells[0] in ("figure", "") or set(cells[0]) <= {"-"}:
             continue
+        # "live bit rate, snow (kbit/s, worst 5 s window of 174 frames)" -> live_bit_rate_snow_kbit_s: the name
+        # and the unit only, so that keys stay the same from run to run.
+        name, _, detail = cells[0].partition("(")
+        key = slug(name) + ("_" + slug(detail.split(",")[0]) if detail else "")
         for index, column in enumerate(columns, start=1):
             if index < len(cells) and (value := number(cells[index])) is not None:
-                figures[f"{slug(cells[0])}__{column}"] = value
+                figures[f"{key}__{column}"] = value
     return figures
 
 
@@ -134,8 +139,10 @@ def build(build_dir):
         return os.path.abspath(build_dir)
     for product in ("boothd", "boothctl", "booth-video-bench"):
         print(f"building {product} (release)...", file=sys.stderr, flush=True)
-        subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        done = subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"build of {product} failed:\n{(done.stdout + done.stderr)[-3000:]}")
     return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
 
@@ -217,6 +224,7 @@ def compare(args):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `... compare a b | head` ends quietly
     default_results = os.path.join(ROOT, ".build", "bench-results")
     if len(sys.argv) > 1 and sys.argv[1] == "compare":
         parser = argparse.ArgumentParser(prog="scripts/bench/all.sh compare")
