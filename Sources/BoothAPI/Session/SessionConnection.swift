@@ -18,6 +18,10 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Usage statistics for the `usage` command (nil: not kept by this boothd).
+    let usage: UsageStatistics?
+    /// For the uptime in `status`.
+    let startedAt = ContinuousClock.now
     private let connections = Mutex(0)
 
     public init(
@@ -27,7 +31,8 @@ public final class SessionHub: Sendable {
         commands: (any DeviceCommandHandler)?,
         config: BoothConfig,
         fhir: Bool,
-        logger: Logger
+        logger: Logger,
+        usage: UsageStatistics? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -39,6 +44,7 @@ public final class SessionHub: Sendable {
         self.testCommands = config.api.testCommands
         self.fhir = fhir
         self.logger = logger
+        self.usage = usage
     }
 
     /// Number of open session connections.
@@ -366,6 +372,10 @@ struct SessionConnection {
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
             case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case "status", "usage":
+                return try await technicianCommand(name, params: params)
+            case _ where Self.artifactCommands.contains(name):
+                return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:

@@ -31,6 +31,18 @@ public struct PurgeReport: Sendable, Equatable {
     public var measurements: Int
     public var sessions: Int
     public var auditEntries: Int
+    /// Artifacts (snapshots, recordings, strips) removed with their files.
+    public var artifacts: Int = 0
+}
+
+/// Undelivered events of the outbox (see `Outbox.backlog()`).
+public struct OutboxBacklog: Sendable, Equatable, Codable {
+    /// Events after the highest acknowledged id.
+    public var depth: Int
+    /// When the oldest undelivered event was written (µs since the epoch), nil when there is none.
+    public var oldestUndeliveredMicros: Int64?
+    /// The highest event id some client acknowledged.
+    public var deliveredThrough: Int64
 }
 
 /// The durable outbox: every measurement and session change is committed to SQLite (WAL, synchronous=FULL)
@@ -42,10 +54,12 @@ public struct PurgeReport: Sendable, Equatable {
 public final class Outbox: MeasurementSink, Sendable {
     public static let fileName = "outbox.sqlite"
 
-    private let pool: DatabasePool?
-    private let logger: Logger
+    let pool: DatabasePool?
+    let logger: Logger
+    /// The state directory holding the database and the `artifacts/` folder.
+    public let directory: String
     private let projector: (any ObservationProjector)?
-    private let now: @Sendable () -> Int64
+    let now: @Sendable () -> Int64
     private let state: Mutex<State>
     private let recordQueue = Mutex(RecordQueue())
     /// Events buffered per subscriber before the subscriber is considered too slow (it then re-reads the outbox).
@@ -103,6 +117,7 @@ public final class Outbox: MeasurementSink, Sendable {
         }
         let outbox = Outbox(
             pool: pool,
+            directory: directory,
             storage: storage,
             logger: logger,
             projector: projector,
@@ -110,11 +125,13 @@ public final class Outbox: MeasurementSink, Sendable {
             now: now
         )
         outbox.loadState()
+        outbox.sweepArtifacts()
         return outbox
     }
 
     private init(
         pool: DatabasePool?,
+        directory: String,
         storage: StorageState,
         logger: Logger,
         projector: (any ObservationProjector)?,
@@ -122,6 +139,7 @@ public final class Outbox: MeasurementSink, Sendable {
         now: @escaping @Sendable () -> Int64
     ) {
         self.pool = pool
+        self.directory = directory
         self.logger = logger
         self.projector = projector
         self.subscriberBuffer = subscriberBuffer
@@ -210,6 +228,7 @@ public final class Outbox: MeasurementSink, Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-artifacts") { db in try Self.createArtifactTables(db) }
         return migrator
     }
 
@@ -245,7 +264,7 @@ public final class Outbox: MeasurementSink, Sendable {
         state.withLock { $0.storage = .safeMode(reason: reason) }
     }
 
-    private func writablePool() throws(OutboxError) -> DatabasePool {
+    func writablePool() throws(OutboxError) -> DatabasePool {
         guard let pool else {
             throw OutboxError(.storageUnavailable, storageState.reason ?? "the outbox database is not open")
         }
@@ -255,7 +274,7 @@ public final class Outbox: MeasurementSink, Sendable {
 
     /// Runs a write transaction; the events it returns are published to subscribers after the commit, in id
     /// order, from inside the database's serial writer (so concurrent writers cannot reorder them).
-    private func write<T: Sendable>(
+    func write<T: Sendable>(
         _ body: @escaping @Sendable (Database) throws -> (T, [StoredEvent])
     ) async throws(OutboxError) -> T {
         let pool = try writablePool()
@@ -310,7 +329,7 @@ public final class Outbox: MeasurementSink, Sendable {
 
     // MARK: events
 
-    private func appendEvent(
+    func appendEvent(
         _ db: Database,
         type: String,
         sessionID: String?,
@@ -397,7 +416,7 @@ public final class Outbox: MeasurementSink, Sendable {
         )
     }
 
-    private static func session(from row: Row) -> SessionInfo {
+    static func session(from row: Row) -> SessionInfo {
         SessionInfo(
             id: row["id"],
             contextRef: row["context_ref"],
@@ -678,7 +697,7 @@ public final class Outbox: MeasurementSink, Sendable {
         }
     }
 
-    private func audit(
+    func audit(
         _ db: Database,
         action: String,
         measurementID: String?,
@@ -851,6 +870,31 @@ public final class Outbox: MeasurementSink, Sendable {
         }
     }
 
+    /// Events no client has acknowledged yet (after the highest cursor, the one the purge uses): how many,
+    /// and when the oldest of them was written. For `/metrics` and `boothctl status`.
+    public func backlog() async throws(OutboxError) -> OutboxBacklog {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        let pendingMax = state.withLock { $0.pendingAcks.values.max() ?? 0 }
+        do {
+            return try await pool.read { db in
+                let stored = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
+                let delivered = max(stored, pendingMax)
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT count(*) AS depth, min(created_at) AS oldest FROM events WHERE id > ?",
+                    arguments: [delivered]
+                )
+                return OutboxBacklog(
+                    depth: row?["depth"] ?? 0,
+                    oldestUndeliveredMicros: row?["oldest"],
+                    deliveredThrough: delivered
+                )
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
     // MARK: retention
 
     /// Removes delivered data older than `retentionHours` and writes one `purge_log` row.
@@ -862,6 +906,8 @@ public final class Outbox: MeasurementSink, Sendable {
         try await flushAcks()
         let at = now()
         let cutoff = at - Int64(retentionHours * 3_600_000_000)
+        // Artifact files go once their rows are gone (after the commit), so a failed purge loses nothing.
+        defer { sweepArtifacts() }
         return try await write { db in
             let delivered = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
             try db.execute(
@@ -878,6 +924,7 @@ public final class Outbox: MeasurementSink, Sendable {
                 arguments: [delivered, cutoff]
             )
             let events = db.changesCount
+            let artifacts = try self.purgeArtifacts(db, cutoff: cutoff, delivered: delivered)
             try db.execute(
                 sql: """
                     DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?
@@ -894,14 +941,15 @@ public final class Outbox: MeasurementSink, Sendable {
                 events: events,
                 measurements: measurements,
                 sessions: sessions,
-                auditEntries: auditEntries
+                auditEntries: auditEntries,
+                artifacts: artifacts
             )
             try db.execute(
                 sql: """
-                    INSERT INTO purge_log (at, cutoff, events, measurements, sessions, audit_entries)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO purge_log (at, cutoff, events, measurements, sessions, audit_entries, artifacts)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [at, cutoff, events, measurements, sessions, auditEntries]
+                arguments: [at, cutoff, events, measurements, sessions, auditEntries, artifacts]
             )
             return (report, [])
         }
@@ -919,7 +967,8 @@ public final class Outbox: MeasurementSink, Sendable {
                             events: $0["events"],
                             measurements: $0["measurements"],
                             sessions: $0["sessions"],
-                            auditEntries: $0["audit_entries"]
+                            auditEntries: $0["audit_entries"],
+                            artifacts: $0["artifacts"]
                         )
                     }
             }
