@@ -11,16 +11,21 @@ public struct ManagedDevice: Sendable {
     public var driver: GATTMeasurementDriver
     /// Opens a link to the device; throws when it cannot be reached now (the supervisor retries with backoff).
     public var connect: @Sendable () async throws -> any GATTLink
+    /// Waits until the device can be reached (a BLE device advertises again); the device keeps its last state
+    /// meanwhile instead of showing "connecting" for hours. nil: always reachable.
+    public var waitUntilReachable: (@Sendable () async throws -> Void)?
 
     public init(
         identity: DeviceIdentity,
         role: DeviceRole,
         driver: GATTMeasurementDriver,
+        waitUntilReachable: (@Sendable () async throws -> Void)? = nil,
         connect: @escaping @Sendable () async throws -> any GATTLink
     ) {
         self.identity = identity
         self.role = role
         self.driver = driver
+        self.waitUntilReachable = waitUntilReachable
         self.connect = connect
     }
 }
@@ -35,6 +40,8 @@ public struct DeviceSupervisor: Service {
     let logger: Logger
     let backoff: ReconnectBackoff
     let now: @Sendable () -> Int64
+    /// Record cursors and local time lent to the drivers (stored records, Current Time writes).
+    let driverServices: DriverServices
 
     public init(
         devices: [ManagedDevice],
@@ -42,8 +49,10 @@ public struct DeviceSupervisor: Service {
         registry: DeviceRegistry,
         logger: Logger,
         backoff: ReconnectBackoff = ReconnectBackoff(),
+        driverServices: DriverServices = DriverServices(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }
     ) {
+        self.driverServices = driverServices
         self.devices = devices
         self.sink = sink
         self.registry = registry
@@ -86,8 +95,9 @@ public struct DeviceSupervisor: Service {
         )
     }
 
-    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled.
-    func supervise(_ device: ManagedDevice) async {
+    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled. Devices found
+    /// later (BLE discovery) are supervised by calling this from the discovering service's task group.
+    public func supervise(_ device: ManagedDevice) async {
         var backoff = self.backoff
         var generator = SystemRandomNumberGenerator()
         let logger = self.logger.with(device: device.identity.id)
@@ -95,6 +105,13 @@ public struct DeviceSupervisor: Service {
         let info = InfoBox()
         await registry.update(status(device, .discovered))
         while !Task.isCancelled {
+            if let waitUntilReachable = device.waitUntilReachable {
+                do {
+                    try await waitUntilReachable()
+                } catch {
+                    break
+                }
+            }
             let started = ContinuousClock.now
             await registry.update(status(device, .connecting, info: info.value))
             do {
@@ -127,6 +144,7 @@ public struct DeviceSupervisor: Service {
             makeContext: { [now] in
                 MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
             },
+            services: driverServices,
             emit: { event in
                 switch event {
                 case .connected(let deviceInfo):
@@ -149,6 +167,18 @@ public struct DeviceSupervisor: Service {
                 case .undecodable(let raw, let error):
                     logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
                     Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
+                case .clockSet(let time):
+                    logger.info("device clock set", metadata: ["local_time": "\(time)"])
+                    // The clock is now known to be right: readings it stamps are trusted by the safety rules.
+                    (sink as? SafeRecorder)?.deviceConnected(id: identity.id, deviceNow: time, receivedAtMicros: now())
+                case .recordsFetched(let delivered, let duplicates, let problem):
+                    logger.info(
+                        "stored records fetched",
+                        metadata: [
+                            "delivered": "\(delivered)", "duplicates": "\(duplicates)",
+                            "problem": "\(problem.map(String.init(describing:)) ?? "-")",
+                        ]
+                    )
                 }
             }
         )
