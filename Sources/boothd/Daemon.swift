@@ -125,6 +125,7 @@ struct Daemon {
             } catch {
                 logger.error("sd_notify READY failed", metadata: ["error": "\(error)"])
             }
+            Self.releaseStartupPages(logger: logger)
         }
         // Firmware profiles: /usr/share then /etc overrides. Errors stop boothd like a bad configuration does.
         let profiles: ProfileLibrary
@@ -221,6 +222,21 @@ struct Daemon {
                 $0.hasPrefix("video")
             }
             return adapters.isEmpty && cameras.isEmpty
+        }
+    }
+
+    /// Once every service has started, drops the executable's startup-only code pages (docs/reliability.md).
+    static func releaseStartupPages(logger: Logger) {
+        Task {
+            try? await Task.sleep(for: .seconds(5))
+            let report = StartupPages.release()
+            logger.info(
+                "startup code pages released",
+                metadata: [
+                    "rss_before_kib": "\(report.residentBefore / 1024)",
+                    "rss_after_kib": "\(report.residentAfter / 1024)",
+                ]
+            )
         }
     }
 
