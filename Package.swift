@@ -225,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothProfilesTests",
-            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML", "BoothTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(
