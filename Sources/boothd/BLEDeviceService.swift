@@ -37,8 +37,7 @@ struct BLEDeviceService: Service {
     ) -> BLEDeviceService? {
         let logger = Logger(label: "boothd.ble")
         guard config.ble.enabled else { return nil }
-        let adapters = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/bluetooth")) ?? []
-        guard !adapters.isEmpty else {
+        guard !DeviceTransports.probe().bluetoothAdapters.isEmpty else {
             logger.info("no Bluetooth adapter on this machine: BLE devices are not read")
             return nil
         }

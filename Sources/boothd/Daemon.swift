@@ -216,12 +216,7 @@ struct Daemon {
         switch mode {
         case .on: return true
         case .off: return false
-        case .auto:
-            let adapters = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/bluetooth")) ?? []
-            let cameras = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).filter {
-                $0.hasPrefix("video")
-            }
-            return adapters.isEmpty && cameras.isEmpty
+        case .auto: return !DeviceTransports.probe().hasDeviceHardware
         }
     }
 
