@@ -64,14 +64,16 @@ struct Daemon {
             logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
             throw ExitCode(73)  // EX_CANTCREAT
         }
+        let ecg = ECGWiring(config: config, outbox: outbox)
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
-            commands: nil,
+            commands: ecg.commands,
             config: config,
             fhir: false,
-            logger: Logger(label: "boothd.api")
+            logger: Logger(label: "boothd.api"),
+            waveforms: ecg.feed
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
@@ -139,6 +141,7 @@ struct Daemon {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
         }
+        deviceServices += ecg.services(sink: recorder, registry: devices)
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),

@@ -18,6 +18,8 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Live waveform chunks (ECG) for `waveform.subscribe` (WaveformStream.swift).
+    let waveforms: WaveformFeed
     private let connections = Mutex(0)
 
     public init(
@@ -27,7 +29,8 @@ public final class SessionHub: Sendable {
         commands: (any DeviceCommandHandler)?,
         config: BoothConfig,
         fhir: Bool,
-        logger: Logger
+        logger: Logger,
+        waveforms: WaveformFeed = WaveformFeed()
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -39,6 +42,7 @@ public final class SessionHub: Sendable {
         self.testCommands = config.api.testCommands
         self.fhir = fhir
         self.logger = logger
+        self.waveforms = waveforms
     }
 
     /// Number of open session connections.
@@ -65,6 +69,8 @@ struct SessionConnection {
     let outbound: WebSocketOutboundWriter
     /// True when the upgrade request carried a valid `Authorization: Bearer` header.
     let preAuthenticated: Bool
+    /// This connection's waveform subscription (WaveformStream.swift).
+    let waveformTap = WaveformTap()
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
@@ -170,6 +176,7 @@ struct SessionConnection {
                     hub.logger.info("session client connected", metadata: ["client": "\(id)", "cursor": "\(start)"])
                     group.addTask { await pumpEvents(events, from: start) }
                     group.addTask { await pumpDevices(changes) }
+                    group.addTask { await pumpWaveforms { await send($0) } }
                     continue
                 }
                 if case .ack = parsed {
@@ -364,8 +371,11 @@ struct SessionConnection {
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
-            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
+            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget",
+                "ecg.strip":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case _ where Self.waveformCommands.contains(name):
+                return try waveformCommand(name, params: params)
             case _ where Self.artifactCommands.contains(name):
                 return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:

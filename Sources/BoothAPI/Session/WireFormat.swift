@@ -20,6 +20,7 @@ public enum SessionProtocol {
         "session.start", "session.end", "session.current", "measurement.assign", "measurement.discard",
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
         "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
+        "ecg.strip", "waveform.subscribe", "waveform.unsubscribe",
     ]
 
     public static let eventTypes = [

@@ -31,6 +31,11 @@ public struct GATTMeasurementDriver: Sendable {
         case measurement(Measurement)
         /// Bytes that did not decode: reported, never dropped silently, never turned into a number.
         case undecodable(raw: [UInt8], error: DecodeError)
+        /// A piece of a live waveform (ECG): streamed to clients, never stored as a measurement.
+        case waveform(WaveformChunk)
+        /// A device-state warning for the operator (sensor contact lost, flat line), or nil when it cleared.
+        /// Not a measurement.
+        case deviceWarning(String?)
     }
 
     /// Characteristics read at connection (Battery Level, Firmware/Serial/Model strings).

@@ -11,6 +11,8 @@ public struct ManagedDevice: Sendable {
     public var driver: GATTMeasurementDriver
     /// Opens a link to the device; throws when it cannot be reached now (the supervisor retries with backoff).
     public var connect: @Sendable () async throws -> any GATTLink
+    /// A device-specific driver run instead of `driver` (e.g. `PolarECGDriver` for heart rate + ECG stream).
+    public var customDriver: (any GATTDeviceDriver)? = nil
 
     public init(
         identity: DeviceIdentity,
@@ -35,6 +37,8 @@ public struct DeviceSupervisor: Service {
     let logger: Logger
     let backoff: ReconnectBackoff
     let now: @Sendable () -> Int64
+    /// Where live waveform chunks go (session API, strip recorder); nil drops them.
+    let waveforms: WaveformFeed?
 
     public init(
         devices: [ManagedDevice],
@@ -42,7 +46,8 @@ public struct DeviceSupervisor: Service {
         registry: DeviceRegistry,
         logger: Logger,
         backoff: ReconnectBackoff = ReconnectBackoff(),
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) },
+        waveforms: WaveformFeed? = nil
     ) {
         self.devices = devices
         self.sink = sink
@@ -50,6 +55,7 @@ public struct DeviceSupervisor: Service {
         self.logger = logger
         self.backoff = backoff
         self.now = now
+        self.waveforms = waveforms
     }
 
     public func run() async throws {
@@ -70,7 +76,8 @@ public struct DeviceSupervisor: Service {
     private func status(
         _ device: ManagedDevice,
         _ state: DeviceState,
-        info: GATTMeasurementDriver.DeviceInfo? = nil
+        info: GATTMeasurementDriver.DeviceInfo? = nil,
+        warning: String? = nil
     )
         -> DeviceStatus
     {
@@ -82,7 +89,8 @@ public struct DeviceSupervisor: Service {
             state: state,
             batteryPercent: info?.batteryPercent,
             firmware: info?.firmware ?? device.identity.firmware,
-            lastSeenMicros: now()
+            lastSeenMicros: now(),
+            warning: warning
         )
     }
 
@@ -122,7 +130,8 @@ public struct DeviceSupervisor: Service {
 
     private func read(_ device: ManagedDevice, over link: any GATTLink, info: InfoBox, logger: Logger) async throws {
         let identity = device.identity
-        try await device.driver.run(
+        let driver: any GATTDeviceDriver = device.customDriver ?? device.driver
+        try await driver.run(
             on: link,
             makeContext: { [now] in
                 MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
@@ -138,6 +147,7 @@ public struct DeviceSupervisor: Service {
                             "firmware": "\(deviceInfo.firmware ?? "-")",
                         ]
                     )
+                    info.warning = nil  // a new connection starts without the last one's warning
                     await registry.update(status(device, .ready, info: deviceInfo))
                 case .measurement(let measurement):
                     try await deliver(measurement, logger: logger)
@@ -145,7 +155,13 @@ public struct DeviceSupervisor: Service {
                         label: "boothd_measurements_total",
                         dimensions: labels(device) + [("kind", measurement.kind.rawValue)]
                     ).increment()
-                    await registry.update(status(device, .ready, info: info.value))
+                    await registry.update(status(device, .ready, info: info.value, warning: info.warning))
+                case .waveform(let chunk):
+                    waveforms?.publish(deviceID: identity.id, chunk)
+                case .deviceWarning(let warning):
+                    info.warning = warning
+                    if let warning { logger.warning("device warning", metadata: ["warning": "\(warning)"]) }
+                    await registry.update(status(device, .ready, info: info.value, warning: warning))
                 case .undecodable(let raw, let error):
                     logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
                     Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
@@ -183,6 +199,8 @@ public struct DeviceSupervisor: Service {
 /// callbacks run one at a time on it).
 private final class InfoBox: @unchecked Sendable {
     var value: GATTMeasurementDriver.DeviceInfo?
+    /// The device's current warning (contact lost ...), kept on every status update until the driver clears it.
+    var warning: String?
 }
 
 extension Logger {
