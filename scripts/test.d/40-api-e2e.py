@@ -536,4 +536,5 @@ async def main():
     print(f"api e2e: all passed ({validated} server messages validated against the JSON Schema)")
 
 
-asyncio.run(main())
+if __name__ == "__main__":  # the BLE lab (scripts/hwlab/ble/boothd_e2e.py) imports the helpers
+    asyncio.run(main())
