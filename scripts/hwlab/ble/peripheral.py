@@ -223,6 +223,11 @@ Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
 advertisement = Advertisement(['1822', '1809', '1810'])
 agent = Agent(bus, Agent.path)
 adapter_path = f'/org/bluez/{ADAPTER}'
+# More services from modules beside this file, named in $LAB_SERVICE_MODULES (comma-separated, e.g. ecg_service):
+# each module's install(lab) receives this module and adds its services to `app` and its UUIDs to `advertisement`.
+for _module in filter(None, __import__('os').environ.get('LAB_SERVICE_MODULES', '').split(',')):
+    sys.path.insert(0, __import__('os').path.dirname(__import__('os').path.abspath(__file__)))
+    __import__(_module).install(sys.modules[__name__])
 
 
 def adapter_props():

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# ECG over Bluetooth LE in the virtual hardware lab: `boothctl ecg record` (BoothBlueZ over GDBus, PolarPMDRecorder)
+# records 20 s from the lab peripheral serving Heart Rate + the Polar PMD ECG service (scripts/hwlab/ble/
+# ecg_service.py, synthetic ECG at 72 /min) through a real bluetoothd inside a qemu guest; checks sample count and
+# mean heart rate. About 1.5 min on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${BUILD_DIR:=$(swift build --show-bin-path)}"
+export BUILD_DIR
+[ -x "$BUILD_DIR/boothctl" ] || swift build --product boothctl
+scripts/hwlab/setup.sh
+HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-300} scripts/hwlab/run.sh scripts/hwlab/ble/ecg-lab-test.sh
