@@ -9,4 +9,9 @@ cd "$(dirname "$0")/../.."
 export BUILD_DIR
 [ -x "$BUILD_DIR/boothctl" ] || swift build --product boothctl
 scripts/hwlab/setup.sh
-HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-300} scripts/hwlab/run.sh scripts/hwlab/ble/ecg-lab-test.sh
+# The emulated controllers sometimes fail their setup or never see the advertisement (the known btvirt flake under
+# TCG, see 60-ble-lab.sh): one retry, reported loudly; every check must pass in the run that counts.
+if ! HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-480} scripts/hwlab/run.sh scripts/hwlab/ble/ecg-lab-test.sh; then
+    echo "ble-ecg-lab: FIRST RUN FAILED (see above); retrying once"
+    HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-480} scripts/hwlab/run.sh scripts/hwlab/ble/ecg-lab-test.sh
+fi

@@ -8,6 +8,12 @@ public struct WaveformItem: Sendable, Hashable {
     /// 1, 2, 3 … per device for the life of this boothd process (`WaveformFeed.streamID`); contiguous.
     public var seq: UInt64
     public var chunk: WaveformChunk
+
+    public init(deviceID: String, seq: UInt64, chunk: WaveformChunk) {
+        self.deviceID = deviceID
+        self.seq = seq
+        self.chunk = chunk
+    }
 }
 
 /// Live waveforms (ECG) from the device drivers to the session API and the strip recorder.
