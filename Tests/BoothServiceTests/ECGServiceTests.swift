@@ -128,7 +128,14 @@ private struct Rig {
 
         let stored = try #require(try await outbox.storedArtifact(id: artifactID))
         #expect(stored.info.kind == "ecg-strip" && stored.info.complete && stored.info.deviceId == "sim:ecg")
-        #expect(stored.info.parts.map(\.name) == ["strip.pdf", "strip.png", "recording.json"])
+        #expect(
+            stored.info.parts.map(\.name) == ["strip.pdf", "strip.png", "recording.json", "observation.fhir.json"]
+        )
+        let fhir = try await outbox.artifactFile(id: artifactID, part: "observation.fhir.json")
+        let observation = try #require(
+            FileManager.default.contents(atPath: fhir.path).map { String(decoding: $0, as: UTF8.self) }
+        )
+        #expect(observation.contains("\"valueSampledData\"") && observation.contains("\"status\":\"final\""))
         #expect(stored.info.metadata["samples"] == "1300")
         #expect(stored.info.metadata["sampleRateHz"] == "130")
         #expect(stored.info.metadata["lead"] == "single lead")

@@ -285,7 +285,25 @@ public final class ECGStripService: DeviceCommandHandler {
         return ArtifactPart(name: "recording.json", mediaType: "application/json", bytes: Array(data))
     }
 
-    /// The strip's files: `strip.pdf` (every page), `strip.png` (page 1) and `recording.json` (the samples).
+    /// The samples as a FHIR R4 Observation with one `SampledData` component per lead (`preliminary` when
+    /// incomplete), for the teleconsultation record.
+    static func observationPart(_ recording: ECGRecording) -> ArtifactPart? {
+        let start = Double(recording.leads.first?.startMicros ?? 0) / 1e6
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let observation = FHIRWaveformObservation(
+            id: UUID().uuidString.lowercased(),
+            recording: recording,
+            effectiveDateTime: formatter.string(from: Date(timeIntervalSince1970: start))
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(observation) else { return nil }
+        return ArtifactPart(name: "observation.fhir.json", mediaType: "application/fhir+json", bytes: Array(data))
+    }
+
+    /// The strip's files: `strip.pdf` (every page), `strip.png` (page 1), `recording.json` (the samples) and
+    /// `observation.fhir.json` (FHIR Observation with SampledData).
     public static func render(_ recording: ECGRecording) throws -> (parts: [ArtifactPart], pages: Int) {
         let strip = ECGStrip(recording: recording)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("boothd-strip-\(UUID().uuidString)")
@@ -308,6 +326,7 @@ public final class ECGStripService: DeviceCommandHandler {
             ),
         ]
         if let json = recordingPart(recording) { parts.append(json) }
+        if let fhir = observationPart(recording) { parts.append(fhir) }
         return (parts, strip.pageCount)
     }
 
