@@ -20,6 +20,7 @@ const names = {
   150022: ["Diastolic", "mmHg"], 150023: ["Mean", "mmHg"], 150364: ["Temperature", "°C"],
   150488: ["Perfusion index", "%"],
   160184: ["Glucose", ""], 188736: ["Weight", "kg"], 147842: ["Heart rate", "/min"],
+  147240: ["RR interval", "ms"],
 };
 
 function decimal(number) {
@@ -182,16 +183,19 @@ const ecg = {
     if (this.deviceId && this.stream) Object.assign(params, { deviceId: this.deviceId, stream: this.stream, after: this.lastSeq });
     command("waveform.subscribe", params);
   },
-  grid() {
+  grid(from = 0, width = this.canvas.width) {
+    // Blank paper between x = from and from + width: white, then the 1 mm and 5 mm lines that cross it.
     const context = this.canvas.getContext("2d");
+    const to = Math.min(this.canvas.width, from + width);
     context.fillStyle = "#fff";
-    context.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    context.fillRect(from, 0, to - from, this.canvas.height);
     for (let mm = 0; mm * this.pxPerMm <= Math.max(this.canvas.width, this.canvas.height); mm += 1) {
+      const at = mm * this.pxPerMm;
       context.strokeStyle = mm % 5 === 0 ? "#f08080" : "#fbd5d5";
       context.lineWidth = mm % 5 === 0 ? 1 : 0.5;
       context.beginPath();
-      context.moveTo(mm * this.pxPerMm, 0); context.lineTo(mm * this.pxPerMm, this.canvas.height);
-      context.moveTo(0, mm * this.pxPerMm); context.lineTo(this.canvas.width, mm * this.pxPerMm);
+      if (at >= from && at <= to) { context.moveTo(at, 0); context.lineTo(at, this.canvas.height); }
+      context.moveTo(from, at); context.lineTo(to, at);
       context.stroke();
     }
   },
@@ -227,10 +231,9 @@ const ecg = {
   },
   advance(context, dx) {
     this.x += dx;
-    if (this.x >= this.canvas.width) { this.x = 0; this.previous = null; this.grid(); }
-    // Sweep: clear a few millimetres ahead of the pen.
-    context.fillStyle = "#fff";
-    context.fillRect(this.x + 1, 0, 3 * this.pxPerMm, this.canvas.height);
+    if (this.x >= this.canvas.width) { this.x = 0; this.previous = null; }
+    // Sweep: fresh paper a few millimetres ahead of the pen.
+    this.grid(Math.floor(this.x) + 1, 3 * this.pxPerMm);
   },
 };
 ecg.grid();

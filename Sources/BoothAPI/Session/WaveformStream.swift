@@ -77,7 +77,8 @@ extension SessionConnection {
                 if after + 1 < first { skipped = first - after - 1 }
                 cursors[target] = after
             } else {
-                cursors[target] = last
+                // Live, starting with the newest chunk so a page draws at once.
+                cursors[target] = last > 0 ? last - 1 : 0
             }
         }
         waveformTap.state.withLock { state in
