@@ -56,6 +56,11 @@ struct Daemon {
         }
         let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
         let devices = DeviceRegistry()
+        // Usage statistics (sessions, readings, retakes, failures per device by day) outlive the outbox's purge.
+        let usage = UsageStatistics.open(
+            directory: config.storage.stateDirectory,
+            logger: Logger(label: "boothd.usage")
+        )
         let tokenPath = TokenFile.path(for: config)
         let token: String
         do {
@@ -73,7 +78,8 @@ struct Daemon {
             config: config,
             fhir: false,
             logger: Logger(label: "boothd.api"),
-            waveforms: ecg.feed
+            waveforms: ecg.feed,
+            usage: usage
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
@@ -124,7 +130,13 @@ struct Daemon {
         }
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
-            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles"))
+            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
+            UsageAggregator(
+                statistics: usage,
+                outbox: outbox,
+                registry: devices,
+                logger: Logger(label: "boothd.usage")
+            ),
         ]
         if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
@@ -142,6 +154,15 @@ struct Daemon {
             }
         }
         deviceServices += ecg.services(sink: recorder, registry: devices)
+        deviceServices.append(
+            MetricsSampler(
+                outbox: outbox,
+                registry: devices,
+                clients: { hub.connectionCount },
+                camera: camera,
+                logger: Logger(label: "boothd.metrics")
+            )
+        )
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),

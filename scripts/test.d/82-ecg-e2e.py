@@ -57,6 +57,8 @@ async def waveforms(ws, count):
 
 
 async def command(ws, request_id, name, **params):
+    if name == "waveform.subscribe":
+        live_after.clear()  # chunks replayed before the result arrives are not live: not timed
     await api.send(ws, {"type": "command", "id": request_id, "command": name, "params": params})
     while True:
         message = await next_message(ws)

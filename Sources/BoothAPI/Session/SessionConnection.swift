@@ -20,6 +20,10 @@ public final class SessionHub: Sendable {
     let logger: Logger
     /// Live waveform chunks (ECG) for `waveform.subscribe` (WaveformStream.swift).
     let waveforms: WaveformFeed
+    /// Usage statistics for the `usage` command (nil: not kept by this boothd).
+    let usage: UsageStatistics?
+    /// For the uptime in `status`.
+    let startedAt = ContinuousClock.now
     private let connections = Mutex(0)
 
     public init(
@@ -30,7 +34,8 @@ public final class SessionHub: Sendable {
         config: BoothConfig,
         fhir: Bool,
         logger: Logger,
-        waveforms: WaveformFeed = WaveformFeed()
+        waveforms: WaveformFeed = WaveformFeed(),
+        usage: UsageStatistics? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -43,6 +48,7 @@ public final class SessionHub: Sendable {
         self.fhir = fhir
         self.logger = logger
         self.waveforms = waveforms
+        self.usage = usage
     }
 
     /// Number of open session connections.
@@ -376,6 +382,8 @@ struct SessionConnection {
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
             case _ where Self.waveformCommands.contains(name):
                 return try waveformCommand(name, params: params)
+            case "status", "usage":
+                return try await technicianCommand(name, params: params)
             case _ where Self.artifactCommands.contains(name):
                 return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:

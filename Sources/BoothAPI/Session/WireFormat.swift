@@ -21,6 +21,7 @@ public enum SessionProtocol {
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
         "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
         "ecg.strip", "waveform.subscribe", "waveform.unsubscribe",
+        "status", "usage",
     ]
 
     public static let eventTypes = [

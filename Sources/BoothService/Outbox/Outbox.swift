@@ -35,6 +35,16 @@ public struct PurgeReport: Sendable, Equatable {
     public var artifacts: Int = 0
 }
 
+/// Undelivered events of the outbox (see `Outbox.backlog()`).
+public struct OutboxBacklog: Sendable, Equatable, Codable {
+    /// Events after the highest acknowledged id.
+    public var depth: Int
+    /// When the oldest undelivered event was written (µs since the epoch), nil when there is none.
+    public var oldestUndeliveredMicros: Int64?
+    /// The highest event id some client acknowledged.
+    public var deliveredThrough: Int64
+}
+
 /// The durable outbox: every measurement and session change is committed to SQLite (WAL, synchronous=FULL)
 /// before anyone is told about it; clients read it back from their acknowledged cursor.
 ///
@@ -857,6 +867,31 @@ public final class Outbox: MeasurementSink, Sendable {
             for (client, acked) in pending where state.pendingAcks[client] == acked {
                 state.pendingAcks.removeValue(forKey: client)
             }
+        }
+    }
+
+    /// Events no client has acknowledged yet (after the highest cursor, the one the purge uses): how many,
+    /// and when the oldest of them was written. For `/metrics` and `boothctl status`.
+    public func backlog() async throws(OutboxError) -> OutboxBacklog {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        let pendingMax = state.withLock { $0.pendingAcks.values.max() ?? 0 }
+        do {
+            return try await pool.read { db in
+                let stored = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
+                let delivered = max(stored, pendingMax)
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT count(*) AS depth, min(created_at) AS oldest FROM events WHERE id > ?",
+                    arguments: [delivered]
+                )
+                return OutboxBacklog(
+                    depth: row?["depth"] ?? 0,
+                    oldestUndeliveredMicros: row?["oldest"],
+                    deliveredThrough: delivered
+                )
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
         }
     }
 

@@ -34,6 +34,7 @@ async def command(ws, request_id, name, **params):
 
 async def watch(daemon, index, latencies):
     ws, _ = await api.connect(daemon, f"bench-{index}")
+    # The newest chunk is sent at once on subscribe (possibly before the result): only later ones are timed.
     reply = await command(ws, "w", "waveform.subscribe", deviceId="sim:ecg")
     live_after = reply["data"]["devices"][0]["lastSeq"]
     deadline = time.time() + SECONDS
