@@ -38,6 +38,20 @@ import Testing
         #expect(feed.deviceIDs == ["a", "b"])
     }
 
+    @Test func aClientTooFarBehindIsToldHowManyChunksItMissed() {
+        let feed = WaveformFeed(capacity: 3, streamID: "s1")
+        for index in 1...6 { feed.publish(deviceID: "a", chunk([Int32(index)])) }
+        // Last saw 1; the ring holds 4...6: 4 comes with skipped 2, then 5 and 6 contiguous.
+        let behind = WaveformTap.batch(feed, deviceID: "a", after: 1, limit: 10)
+        #expect(behind.map(\.item.seq) == [4, 5, 6])
+        #expect(behind.map(\.skipped) == [2, 0, 0])
+        // Up to date: nothing missed.
+        let current = WaveformTap.batch(feed, deviceID: "a", after: 4, limit: 10)
+        #expect(current.map(\.item.seq) == [5, 6] && current.allSatisfy { $0.skipped == 0 })
+        #expect(WaveformTap.batch(feed, deviceID: "a", after: 4, limit: 1).map(\.item.seq) == [5])
+        #expect(WaveformTap.batch(feed, deviceID: "a", after: 6, limit: 10).isEmpty)
+    }
+
     @Test func listenersAreWokenOnPublishAndRemoved() {
         let feed = WaveformFeed()
         let count = Counter()

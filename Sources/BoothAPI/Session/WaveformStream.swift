@@ -24,6 +24,24 @@ final class WaveformTap: Sendable {
     func poke() {
         continuation.yield()
     }
+
+    /// The next chunks of a device after `cursor`, each with the number of chunks the client missed just before it
+    /// (the ring no longer held them). A cursor of 0 means "from the first chunk held" (a device that appeared after
+    /// the subscription).
+    static func batch(
+        _ feed: WaveformFeed,
+        deviceID: String,
+        after cursor: UInt64,
+        limit: Int
+    )
+        -> [(item: WaveformItem, skipped: UInt64)]
+    {
+        var previous = cursor
+        return feed.items(deviceID: deviceID, after: cursor, limit: limit).items.map { item in
+            defer { previous = item.seq }
+            return (item, item.seq > previous + 1 && previous > 0 ? item.seq - previous - 1 : 0)
+        }
+    }
 }
 
 /// Live waveforms on the session WebSocket (`waveform.subscribe`, `waveform.unsubscribe`, `waveform` messages).
@@ -112,10 +130,9 @@ extension SessionConnection {
                 // A device that appears after the subscription is sent from its first chunk.
                 var cursor = cursors[device] ?? 0
                 while true {
-                    let (items, _) = feed.items(deviceID: device, after: cursor, limit: 64)
-                    guard !items.isEmpty else { break }
-                    for item in items {
-                        let skipped = item.seq > cursor + 1 && cursor > 0 ? item.seq - cursor - 1 : 0
+                    let batch = WaveformTap.batch(feed, deviceID: device, after: cursor, limit: 64)
+                    guard !batch.isEmpty else { break }
+                    for (item, skipped) in batch {
                         guard await deliver(Self.waveformMessage(item, stream: feed.streamID, skipped: skipped))
                         else { return }
                         cursor = item.seq
