@@ -1,5 +1,5 @@
-/// Anything that reads a connected GATT device and reports `GATTMeasurementDriver.Event`s: the standard SIG
-/// measurement driver, or a device-specific one such as `PolarECGDriver` (heart rate + ECG stream).
+/// A device-specific driver for a connected GATT device that reports `GATTMeasurementDriver.Event`s, run by the
+/// device supervisor instead of the standard SIG measurement driver (e.g. `PolarECGDriver`: heart rate + ECG).
 public protocol GATTDeviceDriver: Sendable {
     /// Runs until the link's streams end (device gone) or the task is cancelled.
     func run(
@@ -8,5 +8,3 @@ public protocol GATTDeviceDriver: Sendable {
         emit: @Sendable (GATTMeasurementDriver.Event) async throws -> Void
     ) async throws
 }
-
-extension GATTMeasurementDriver: GATTDeviceDriver {}

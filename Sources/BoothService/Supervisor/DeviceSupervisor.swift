@@ -130,44 +130,46 @@ public struct DeviceSupervisor: Service {
 
     private func read(_ device: ManagedDevice, over link: any GATTLink, info: InfoBox, logger: Logger) async throws {
         let identity = device.identity
-        let driver: any GATTDeviceDriver = device.customDriver ?? device.driver
-        try await driver.run(
-            on: link,
-            makeContext: { [now] in
-                MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
-            },
-            emit: { event in
-                switch event {
-                case .connected(let deviceInfo):
-                    info.value = deviceInfo
-                    logger.info(
-                        "device ready",
-                        metadata: [
-                            "battery": "\(deviceInfo.batteryPercent.map(String.init) ?? "-")",
-                            "firmware": "\(deviceInfo.firmware ?? "-")",
-                        ]
-                    )
-                    info.warning = nil  // a new connection starts without the last one's warning
-                    await registry.update(status(device, .ready, info: deviceInfo))
-                case .measurement(let measurement):
-                    try await deliver(measurement, logger: logger)
-                    Counter(
-                        label: "boothd_measurements_total",
-                        dimensions: labels(device) + [("kind", measurement.kind.rawValue)]
-                    ).increment()
-                    await registry.update(status(device, .ready, info: info.value, warning: info.warning))
-                case .waveform(let chunk):
-                    waveforms?.publish(deviceID: identity.id, chunk)
-                case .deviceWarning(let warning):
-                    info.warning = warning
-                    if let warning { logger.warning("device warning", metadata: ["warning": "\(warning)"]) }
-                    await registry.update(status(device, .ready, info: info.value, warning: warning))
-                case .undecodable(let raw, let error):
-                    logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
-                    Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
-                }
+        let makeContext: @Sendable () -> MeasurementContext = { [now] in
+            MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
+        }
+        let emit: @Sendable (GATTMeasurementDriver.Event) async throws -> Void = { event in
+            switch event {
+            case .connected(let deviceInfo):
+                info.value = deviceInfo
+                logger.info(
+                    "device ready",
+                    metadata: [
+                        "battery": "\(deviceInfo.batteryPercent.map(String.init) ?? "-")",
+                        "firmware": "\(deviceInfo.firmware ?? "-")",
+                    ]
+                )
+                info.warning = nil  // a new connection starts without the last one's warning
+                await registry.update(status(device, .ready, info: deviceInfo))
+            case .measurement(let measurement):
+                try await deliver(measurement, logger: logger)
+                Counter(
+                    label: "boothd_measurements_total",
+                    dimensions: labels(device) + [("kind", measurement.kind.rawValue)]
+                ).increment()
+                await registry.update(status(device, .ready, info: info.value, warning: info.warning))
+            case .waveform(let chunk):
+                waveforms?.publish(deviceID: identity.id, chunk)
+            case .deviceWarning(let warning):
+                info.warning = warning
+                if let warning { logger.warning("device warning", metadata: ["warning": "\(warning)"]) }
+                await registry.update(status(device, .ready, info: info.value, warning: warning))
+            case .undecodable(let raw, let error):
+                logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
+                Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
             }
-        )
+        }
+        // A device-specific driver (ECG strap) replaces the standard SIG measurement driver.
+        if let custom = device.customDriver {
+            try await custom.run(on: link, makeContext: makeContext, emit: emit)
+        } else {
+            try await device.driver.run(on: link, makeContext: makeContext, emit: emit)
+        }
     }
 
     /// Metric labels for a device: its id and role, never anything about the patient.
