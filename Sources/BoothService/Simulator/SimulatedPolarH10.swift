@@ -246,18 +246,11 @@ extension Simulator {
         chunkSeconds: Double = 0.25,
         onConnect: (@Sendable (SimulatedPolarH10) -> Void)? = nil
     ) -> ManagedDevice {
-        var device = ManagedDevice(
-            identity: ecgIdentity,
-            role: .ecg,
-            driver: heartRateDriver,
-            connect: {
-                let link = SimulatedPolarH10(heartRate: heartRate, speed: speed)
-                onConnect?(link)
-                return link
-            }
-        )
-        device.customDriver = PolarECGDriver(chunkSeconds: chunkSeconds)
-        return device
+        ManagedDevice.polarECG(identity: ecgIdentity, chunkSeconds: chunkSeconds) {
+            let link = SimulatedPolarH10(heartRate: heartRate, speed: speed)
+            onConnect?(link)
+            return link
+        }
     }
 
     public static let ecgIdentity = DeviceIdentity(
