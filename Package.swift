@@ -71,9 +71,14 @@ let package = Package(
             pkgConfig: "cairo cairo-pdf cairo-png",
             providers: [.apt(["libcairo2-dev"])]
         ),
+        .systemLibrary(
+            name: "CGstWebRTC",
+            pkgConfig: "gstreamer-webrtc-1.0 gstreamer-sdp-1.0 nice",
+            providers: [.apt(["libgstreamer-plugins-bad1.0-dev", "libnice-dev"])]
+        ),
         .target(
             name: "CBoothShim",
-            dependencies: ["CGStreamer", "CV4L2"],
+            dependencies: ["CGStreamer", "CV4L2", "CGstWebRTC"],
             cSettings: strictC
         ),
 
@@ -133,7 +138,7 @@ let package = Package(
         .target(
             name: "BoothAPI",
             dependencies: [
-                "BoothCore", "BoothService",
+                "BoothCore", "BoothService", "BoothMedia",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "boothd",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

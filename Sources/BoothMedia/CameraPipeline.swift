@@ -132,6 +132,11 @@ public actor CameraPipeline {
         }
     }
 
+    /// Asks the live encoder for a keyframe now: a WebRTC receiver that just connected cannot decode before one.
+    public func requestKeyframe() {
+        running?.graph.requestKeyframe()
+    }
+
     /// The encoder's current target (kbit/s).
     public var encoderTargetKbps: Int { configuration.ladder.encoderKbps(budgetKbps: budgetKbps) }
 

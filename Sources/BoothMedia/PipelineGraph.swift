@@ -148,8 +148,13 @@ final class PipelineGraph: @unchecked Sendable {
                 "key-int-max",
                 guint(rung.mode.framesPerSecond * configuration.ladder.keyframeIntervalSeconds)
             )
+            // Constrained baseline: the profile every WebRTC receiver (browsers included) decodes.
             let h264Caps = try add("capsfilter", "live-h264-caps")
-            try setCaps(h264Caps, "caps", "video/x-h264,stream-format=byte-stream,alignment=au")
+            try setCaps(
+                h264Caps,
+                "caps",
+                "video/x-h264,stream-format=byte-stream,alignment=au,profile=constrained-baseline"
+            )
             let liveSink = try add("appsink", "live-sink")
             Self.configureAppSink(liveSink, maxBuffers: 60, drop: true)
             try link([tee, liveQueue, liveScale, liveRate, liveCaps, encoder, h264Caps, liveSink])

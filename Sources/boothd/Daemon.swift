@@ -55,6 +55,7 @@ struct Daemon {
             throw ExitCode(78)
         }
         let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
+        let safety = Self.sessionSafety(recorder: recorder, inventory: inventory, config: config)
         let devices = DeviceRegistry()
         // Usage statistics (sessions, readings, retakes, failures per device by day) outlive the outbox's purge.
         let usage = UsageStatistics.open(
@@ -79,20 +80,28 @@ struct Daemon {
             fhir: false,
             logger: Logger(label: "boothd.api"),
             waveforms: ecg.feed,
-            usage: usage
+            usage: usage,
+            safety: safety
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
         let camera: CameraPipeline? =
             simulate && config.simulator.camera
             ? SimulatedCamera.make(
-                pattern: .ball,
+                pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
+        do {
+            hub.liveMedia.attach(try Self.liveMedia(config: config, camera: camera, simulate: simulate))
+        } catch {
+            FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }
+            Self.addReadinessProbe(for: camera, id: "sim:camera", model: "Simulated camera", to: safety)
         }
         let apiServices = APIServer.makeApplications(
             config: config,
@@ -154,6 +163,12 @@ struct Daemon {
             }
         }
         deviceServices += ecg.services(sink: recorder, registry: devices)
+        deviceServices += BLEDeviceService.services(
+            config: config,
+            profiles: profiles,
+            sink: recorder,
+            registry: devices
+        )
         deviceServices.append(
             MetricsSampler(
                 outbox: outbox,

@@ -20,10 +20,14 @@ public final class SessionHub: Sendable {
     let logger: Logger
     /// Live waveform chunks (ECG) for `waveform.subscribe` (WaveformStream.swift).
     let waveforms: WaveformFeed
+    /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
+    public let liveMedia = LiveMediaSlot()
     /// Usage statistics for the `usage` command (nil: not kept by this boothd).
     let usage: UsageStatistics?
     /// For the uptime in `status`.
     let startedAt = ContinuousClock.now
+    /// Consultation safety (readiness, manual entry); nil when boothd has not wired it.
+    let safety: SessionSafety?
     private let connections = Mutex(0)
 
     public init(
@@ -35,7 +39,8 @@ public final class SessionHub: Sendable {
         fhir: Bool,
         logger: Logger,
         waveforms: WaveformFeed = WaveformFeed(),
-        usage: UsageStatistics? = nil
+        usage: UsageStatistics? = nil,
+        safety: SessionSafety? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -49,6 +54,7 @@ public final class SessionHub: Sendable {
         self.logger = logger
         self.waveforms = waveforms
         self.usage = usage
+        self.safety = safety
     }
 
     /// Number of open session connections.
@@ -77,6 +83,8 @@ struct SessionConnection {
     let preAuthenticated: Bool
     /// This connection's waveform subscription (WaveformStream.swift).
     let waveformTap = WaveformTap()
+    /// This connection's WebRTC peer, stopped when the client goes away.
+    let webrtc = SessionWebRTC()
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
@@ -108,6 +116,7 @@ struct SessionConnection {
                 }
             }
             await readLoop(flags: flags, group: &group)
+            await webrtc.stop(reason: "the client disconnected", send: nil)
             group.cancelAll()
         }
     }
@@ -311,6 +320,8 @@ struct SessionConnection {
         switch message {
         case .hello:
             await send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
+        case .webrtc(let type, let body):
+            await handleWebRTC(type, body)
         case .ping(let id):
             await send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
         case .ack(let upTo):
@@ -372,7 +383,10 @@ struct SessionConnection {
             case "measurements.pending":
                 let pending = try await hub.outbox.pendingMeasurements()
                 let items = pending.map {
-                    Wire.object([("binding", Wire.string($0.binding)), ("measurement", $0.body)])
+                    Wire.object([
+                        ("binding", Wire.string($0.binding)), ("bindingReason", Wire.string($0.reason)),
+                        ("measurement", $0.body),
+                    ])
                 }
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
@@ -389,6 +403,7 @@ struct SessionConnection {
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:
+                if let data = try await performSafety(name, params: params) { return data }
                 throw WireError(
                     "unknown_command",
                     "unknown command \"\(name.prefix(64))\" (known: \(SessionProtocol.commands.joined(separator: ", ")))"

@@ -20,13 +20,13 @@ public enum SessionProtocol {
         "session.start", "session.end", "session.current", "measurement.assign", "measurement.discard",
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
         "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
+        "status", "usage", "readiness", "measurement.manual",
         "ecg.strip", "waveform.subscribe", "waveform.unsubscribe",
-        "status", "usage",
     ]
 
     public static let eventTypes = [
         "measurement", "measurement.assigned", "measurement.discarded", "session.started", "session.ended",
-        "artifact", "artifact.assigned", "artifact.discarded",
+        "artifact", "artifact.assigned", "artifact.discarded", "readiness.report",
     ]
 }
 
@@ -36,6 +36,8 @@ enum Inbound {
     case ack(upTo: Int64)
     case command(id: String, name: String, params: [String: JSONValue])
     case ping(id: String?)
+    /// `webrtc.*` signaling (SessionConnection+WebRTC.swift).
+    case webrtc(type: String, body: [String: JSONValue])
 }
 
 /// Why a client message was not understood, sent back as an `error` message.
@@ -101,10 +103,12 @@ enum Wire {
             }
         case "ping":
             return .ping(id: message["id"]?.string)
+        case let webrtc where webrtc.hasPrefix("webrtc."):
+            return .webrtc(type: webrtc, body: message)
         default:
             throw WireError(
                 "unknown_type",
-                "unknown message type \"\(type.prefix(64))\" (known: hello, ack, command, ping)"
+                "unknown message type \"\(type.prefix(64))\" (known: hello, ack, command, ping, webrtc.*)"
             )
         }
     }

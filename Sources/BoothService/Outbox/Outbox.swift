@@ -8,7 +8,8 @@ import Synchronization
 public struct StoredEvent: Sendable, Hashable {
     /// Monotonic id (never reused, even after a purge): clients ack and dedupe on it.
     public var id: Int64
-    /// `measurement`, `measurement.assigned`, `measurement.discarded`, `session.started`, `session.ended`.
+    /// `measurement`, `measurement.assigned`, `measurement.discarded`, `session.started`, `session.ended`,
+    /// `readiness.report`.
     public var type: String
     public var sessionID: String?
     public var createdAtMicros: Int64
@@ -229,6 +230,15 @@ public final class Outbox: MeasurementSink, Sendable {
             )
         }
         migrator.registerMigration("v2-artifacts") { db in try Self.createArtifactTables(db) }
+        // Issue 11: why each reading has its binding (shown to the app), and who typed a manual entry.
+        migrator.registerMigration("v3-binding-reason") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE measurements ADD COLUMN binding_reason TEXT;
+                    ALTER TABLE audit ADD COLUMN operator_ref TEXT;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -434,12 +444,20 @@ public final class Outbox: MeasurementSink, Sendable {
     /// Records a measurement, binding it per `SessionRules`. Idempotent on the measurement id: a second call
     /// stores nothing and returns the binding chosen the first time.
     ///
+    /// - Parameters:
+    ///   - autoAssign: the safety layer's verdict; `.refused` keeps the reading out of the active session
+    ///     (another user's cuff slot), with the reason recorded.
+    ///   - auditReason: for a manual entry (method `.manual`), the operator's reason, written to the audit trail
+    ///     in the same transaction as the measurement.
+    ///
     /// Group commit: measurements recorded while a commit is in progress are written together in the next
     /// transaction (one fsync for all of them); each call still returns only after its own data is on disk.
     @discardableResult
     public func record(
         _ measurement: BoothCore.Measurement,
-        trustedTakenAtMicros: Int64?
+        trustedTakenAtMicros: Int64?,
+        autoAssign: AutoAssign = .allowed,
+        auditReason: String? = nil
     ) async throws(OutboxError) -> MeasurementBinding {
         let body: String
         do {
@@ -453,6 +471,8 @@ public final class Outbox: MeasurementSink, Sendable {
                 measurement: measurement,
                 body: body,
                 trustedTakenAtMicros: trustedTakenAtMicros,
+                autoAssign: autoAssign,
+                auditReason: auditReason,
                 continuation: continuation
             )
             let startFlush = recordQueue.withLock { queue in
@@ -472,6 +492,8 @@ public final class Outbox: MeasurementSink, Sendable {
         var measurement: BoothCore.Measurement
         var body: String
         var trustedTakenAtMicros: Int64?
+        var autoAssign: AutoAssign
+        var auditReason: String?
         var continuation: CheckedContinuation<RecordResult, Never>
     }
 
@@ -490,19 +512,13 @@ public final class Outbox: MeasurementSink, Sendable {
             }
             if batch.isEmpty { return }
             let projector = projector
-            let inputs = batch.map { ($0.measurement, $0.body, $0.trustedTakenAtMicros) }
+            let inputs = batch.map { $0 }
             do {
                 let bindings = try await write { db in
                     var bindings: [MeasurementBinding] = []
                     var events: [StoredEvent] = []
-                    for (measurement, body, trusted) in inputs {
-                        let (binding, event) = try self.insert(
-                            db,
-                            measurement,
-                            body: body,
-                            trustedTakenAtMicros: trusted,
-                            projector: projector
-                        )
+                    for item in inputs {
+                        let (binding, event) = try self.insert(db, item, projector: projector)
                         bindings.append(binding)
                         if let event { events.append(event) }
                     }
@@ -517,11 +533,11 @@ public final class Outbox: MeasurementSink, Sendable {
 
     private func insert(
         _ db: Database,
-        _ measurement: BoothCore.Measurement,
-        body: String,
-        trustedTakenAtMicros: Int64?,
+        _ item: PendingRecord,
         projector: (any ObservationProjector)?
     ) throws -> (MeasurementBinding, StoredEvent?) {
+        let measurement = item.measurement
+        let body = item.body
         if let existing = try String.fetchOne(
             db,
             sql: "SELECT binding FROM measurements WHERE id = ?",
@@ -535,25 +551,39 @@ public final class Outbox: MeasurementSink, Sendable {
             db,
             sql: "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
         )
-        let (binding, sessionID) = SessionRules.binding(
+        let decision = SessionRules.decide(
             for: measurement,
             active: activeRow.map(Self.session(from:)),
-            trustedTakenAtMicros: trustedTakenAtMicros
+            trustedTakenAtMicros: item.trustedTakenAtMicros,
+            autoAssign: item.autoAssign
         )
+        let (binding, sessionID) = (decision.binding, decision.sessionID)
         try db.execute(
             sql: """
-                INSERT INTO measurements (id, received_at, origin, binding, session_id, body, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO measurements
+                    (id, received_at, origin, binding, session_id, body, updated_at, binding_reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 measurement.id, measurement.receivedAtMicros, measurement.origin.rawValue, binding.rawValue,
-                sessionID, body, now(),
+                sessionID, body, now(), decision.reason.rawValue,
             ]
         )
+        if measurement.method == .manual {
+            try audit(
+                db,
+                action: "manual_entry",
+                measurementID: measurement.id,
+                sessionID: sessionID,
+                reason: item.auditReason,
+                operatorRef: measurement.provenance?.operatorRef
+            )
+        }
         let payload = Self.measurementPayload(
             body: body,
             binding: binding,
             sessionID: sessionID,
+            reason: decision.reason,
             fhir: Self.project(measurement, sessionID: sessionID, with: projector)
         )
         let event = try appendEvent(
@@ -591,10 +621,12 @@ public final class Outbox: MeasurementSink, Sendable {
         body: String,
         binding: MeasurementBinding,
         sessionID: String?,
+        reason: BindingReason? = nil,
         fhir: String?
     ) -> String {
-        var payload =
-            "{\"binding\":\"\(binding.rawValue)\",\"measurement\":\(body),\"sessionId\":\(jsonString(sessionID))"
+        var payload = "{\"binding\":\"\(binding.rawValue)\","
+        if let reason { payload += "\"bindingReason\":\"\(reason.rawValue)\"," }
+        payload += "\"measurement\":\(body),\"sessionId\":\(jsonString(sessionID))"
         if let fhir { payload += ",\"fhir\":\(fhir)" }
         return payload + "}"
     }
@@ -641,8 +673,11 @@ public final class Outbox: MeasurementSink, Sendable {
             }
             let at = self.now()
             try db.execute(
-                sql: "UPDATE measurements SET binding = 'session', session_id = ?, updated_at = ? WHERE id = ?",
-                arguments: [target, at, measurementID]
+                sql: """
+                    UPDATE measurements SET binding = 'session', session_id = ?, updated_at = ?, binding_reason = ?
+                    WHERE id = ?
+                    """,
+                arguments: [target, at, BindingReason.assignedExplicitly.rawValue, measurementID]
             )
             try self.audit(db, action: "assign", measurementID: measurementID, sessionID: target, reason: reason)
             let body: String = row["body"]
@@ -679,8 +714,8 @@ public final class Outbox: MeasurementSink, Sendable {
                 )
             }
             try db.execute(
-                sql: "UPDATE measurements SET binding = 'discarded', updated_at = ? WHERE id = ?",
-                arguments: [self.now(), measurementID]
+                sql: "UPDATE measurements SET binding = 'discarded', updated_at = ?, binding_reason = ? WHERE id = ?",
+                arguments: [self.now(), BindingReason.discardedExplicitly.rawValue, measurementID]
             )
             try self.audit(db, action: "discard", measurementID: measurementID, sessionID: nil, reason: reason)
             let payload =
@@ -702,29 +737,38 @@ public final class Outbox: MeasurementSink, Sendable {
         action: String,
         measurementID: String?,
         sessionID: String?,
-        reason: String?
+        reason: String?,
+        operatorRef: String? = nil
     )
         throws
     {
         try db.execute(
-            sql: "INSERT INTO audit (at, action, measurement_id, session_id, reason) VALUES (?, ?, ?, ?, ?)",
-            arguments: [now(), action, measurementID, sessionID, reason]
+            sql: """
+                INSERT INTO audit (at, action, measurement_id, session_id, reason, operator_ref)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [now(), action, measurementID, sessionID, reason, operatorRef]
         )
     }
 
-    /// Measurements waiting for a decision (unassigned and history), oldest first, as JSON texts with binding.
-    public func pendingMeasurements(limit: Int = 200) async throws(OutboxError) -> [(binding: String, body: String)] {
+    /// Measurements waiting for a decision (unassigned and history), oldest first, as JSON texts with binding
+    /// and the reason for it (nil for readings stored before reasons were recorded).
+    public func pendingMeasurements(
+        limit: Int = 200
+    ) async throws(OutboxError) -> [(binding: String, body: String, reason: String?)] {
         guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
         do {
             return try await pool.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT binding, body FROM measurements WHERE binding IN ('unassigned', 'history')
-                        ORDER BY received_at LIMIT ?
+                        SELECT binding, body, binding_reason FROM measurements
+                        WHERE binding IN ('unassigned', 'history') ORDER BY received_at LIMIT ?
                         """,
                     arguments: [limit]
-                ).map { (binding: $0["binding"] as String, body: $0["body"] as String) }
+                ).map {
+                    (binding: $0["binding"] as String, body: $0["body"] as String, reason: $0["binding_reason"])
+                }
             }
         } catch {
             throw OutboxError(.storageUnavailable, Self.describe(error))
@@ -748,6 +792,48 @@ public final class Outbox: MeasurementSink, Sendable {
             }
         } catch {
             throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
+    /// The binding of one measurement with the session and the reason, nil when unknown.
+    public func bindingDecision(ofMeasurement id: String) async throws(OutboxError) -> BindingDecision? {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        do {
+            return try await pool.read { db in
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT binding, session_id, binding_reason FROM measurements WHERE id = ?",
+                        arguments: [id]
+                    )
+                else { return nil }
+                return BindingDecision(
+                    binding: MeasurementBinding(rawValue: row["binding"]) ?? .unassigned,
+                    sessionID: row["session_id"],
+                    reason: BindingReason(rawValue: row["binding_reason"] ?? "") ?? .noActiveSession
+                )
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
+    /// Records that a readiness check ran (issue 11: the usage report counts them): one `readiness.report` event
+    /// carrying the report's JSON object, tied to the active session if any.
+    public func recordReadinessReport(json: String) async throws(OutboxError) -> StoredEvent {
+        try await write { db in
+            let session = try String.fetchOne(
+                db,
+                sql: "SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
+            )
+            let event = try self.appendEvent(
+                db,
+                type: "readiness.report",
+                sessionID: session,
+                measurementID: nil,
+                payload: json
+            )
+            return (event, [event])
         }
     }
 
@@ -971,6 +1057,37 @@ public final class Outbox: MeasurementSink, Sendable {
                             artifacts: $0["artifacts"]
                         )
                     }
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
+    /// One row of the audit trail.
+    public struct AuditEntry: Sendable, Hashable {
+        public var atMicros: Int64
+        public var action: String
+        public var measurementID: String?
+        public var sessionID: String?
+        public var reason: String?
+        public var operatorRef: String?
+    }
+
+    /// The full audit trail (with reasons and operator references), oldest first.
+    public func auditEntries() async throws(OutboxError) -> [AuditEntry] {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
+                    AuditEntry(
+                        atMicros: $0["at"],
+                        action: $0["action"],
+                        measurementID: $0["measurement_id"],
+                        sessionID: $0["session_id"],
+                        reason: $0["reason"],
+                        operatorRef: $0["operator_ref"]
+                    )
+                }
             }
         } catch {
             throw OutboxError(.storageUnavailable, Self.describe(error))

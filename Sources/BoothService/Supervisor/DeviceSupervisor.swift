@@ -11,6 +11,9 @@ public struct ManagedDevice: Sendable {
     public var driver: GATTMeasurementDriver
     /// Opens a link to the device; throws when it cannot be reached now (the supervisor retries with backoff).
     public var connect: @Sendable () async throws -> any GATTLink
+    /// Waits until the device can be reached (a BLE device advertises again); the device keeps its last state
+    /// meanwhile instead of showing "connecting" for hours. nil: always reachable.
+    public var waitUntilReachable: (@Sendable () async throws -> Void)?
     /// A device-specific driver run instead of `driver` (e.g. `PolarECGDriver` for heart rate + ECG stream).
     public var customDriver: (any GATTDeviceDriver)? = nil
 
@@ -18,11 +21,13 @@ public struct ManagedDevice: Sendable {
         identity: DeviceIdentity,
         role: DeviceRole,
         driver: GATTMeasurementDriver,
+        waitUntilReachable: (@Sendable () async throws -> Void)? = nil,
         connect: @escaping @Sendable () async throws -> any GATTLink
     ) {
         self.identity = identity
         self.role = role
         self.driver = driver
+        self.waitUntilReachable = waitUntilReachable
         self.connect = connect
     }
 }
@@ -37,6 +42,8 @@ public struct DeviceSupervisor: Service {
     let logger: Logger
     let backoff: ReconnectBackoff
     let now: @Sendable () -> Int64
+    /// Record cursors and local time lent to the drivers (stored records, Current Time writes).
+    let driverServices: DriverServices
     /// Where live waveform chunks go (session API, strip recorder); nil drops them.
     let waveforms: WaveformFeed?
 
@@ -46,9 +53,11 @@ public struct DeviceSupervisor: Service {
         registry: DeviceRegistry,
         logger: Logger,
         backoff: ReconnectBackoff = ReconnectBackoff(),
+        driverServices: DriverServices = DriverServices(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) },
         waveforms: WaveformFeed? = nil
     ) {
+        self.driverServices = driverServices
         self.devices = devices
         self.sink = sink
         self.registry = registry
@@ -94,8 +103,9 @@ public struct DeviceSupervisor: Service {
         )
     }
 
-    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled.
-    func supervise(_ device: ManagedDevice) async {
+    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled. Devices found
+    /// later (BLE discovery) are supervised by calling this from the discovering service's task group.
+    public func supervise(_ device: ManagedDevice) async {
         var backoff = self.backoff
         var generator = SystemRandomNumberGenerator()
         let logger = self.logger.with(device: device.identity.id)
@@ -103,6 +113,13 @@ public struct DeviceSupervisor: Service {
         let info = InfoBox()
         await registry.update(status(device, .discovered))
         while !Task.isCancelled {
+            if let waitUntilReachable = device.waitUntilReachable {
+                do {
+                    try await waitUntilReachable()
+                } catch {
+                    break
+                }
+            }
             let started = ContinuousClock.now
             await registry.update(status(device, .connecting, info: info.value))
             do {
@@ -162,13 +179,25 @@ public struct DeviceSupervisor: Service {
             case .undecodable(let raw, let error):
                 logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
                 Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
+            case .clockSet(let time):
+                logger.info("device clock set", metadata: ["local_time": "\(time)"])
+                // The clock is now known to be right: readings it stamps are trusted by the safety rules.
+                (sink as? SafeRecorder)?.deviceConnected(id: identity.id, deviceNow: time, receivedAtMicros: now())
+            case .recordsFetched(let delivered, let duplicates, let problem):
+                logger.info(
+                    "stored records fetched",
+                    metadata: [
+                        "delivered": "\(delivered)", "duplicates": "\(duplicates)",
+                        "problem": "\(problem.map(String.init(describing:)) ?? "-")",
+                    ]
+                )
             }
         }
         // A device-specific driver (ECG strap) replaces the standard SIG measurement driver.
         if let custom = device.customDriver {
             try await custom.run(on: link, makeContext: makeContext, emit: emit)
         } else {
-            try await device.driver.run(on: link, makeContext: makeContext, emit: emit)
+            try await device.driver.run(on: link, makeContext: makeContext, services: driverServices, emit: emit)
         }
     }
 
