@@ -167,7 +167,8 @@ struct Daemon {
             config: config,
             profiles: profiles,
             sink: recorder,
-            registry: devices
+            registry: devices,
+            waveforms: ecg.feed
         )
         deviceServices.append(
             MetricsSampler(

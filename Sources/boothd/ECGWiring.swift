@@ -1,5 +1,6 @@
 import BoothCore
 import BoothService
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -12,6 +13,8 @@ struct ECGWiring {
 
     init(config: BoothConfig, outbox: Outbox) {
         devices = Daemon.shouldSimulate(config.simulator.mode) ? [Simulator.ecgDevice()] : []
+        let adapters = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/bluetooth")) ?? []
+        bluetooth = config.ble.enabled && !adapters.isEmpty
         strips = ECGStripService(
             feed: feed,
             outbox: outbox,
@@ -20,8 +23,10 @@ struct ECGWiring {
         )
     }
 
-    /// The strip command handler, when there is an ECG device to record from.
-    var commands: (any DeviceCommandHandler)? { devices.isEmpty ? nil : strips }
+    /// The strip command handler, when there may be an ECG device to record from (the simulator's, or a strap found
+    /// by BLE discovery on a machine with an adapter).
+    var commands: (any DeviceCommandHandler)? { devices.isEmpty && !bluetooth ? nil : strips }
+    let bluetooth: Bool
 
     /// The supervisor of the ECG devices (heart rate → `sink`, waveform chunks → `feed`).
     func services(sink: any MeasurementSink, registry: DeviceRegistry) -> [any Service] {

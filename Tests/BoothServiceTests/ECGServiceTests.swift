@@ -207,6 +207,43 @@ private struct Rig {
         #expect(await code(DeviceCommand(name: "camera.control", deviceID: "sim:ecg")) == "not_supported")
     }
 
+    @Test func aStrapFoundByBLEDiscoveryGetsTheECGDriverAndStrips() async throws {
+        let profile = DeviceProfile(
+            id: "polar.h10",
+            name: "Polar H10",
+            role: .ecg,
+            transport: .ble,
+            driver: ManagedDevice.polarECGDriverID,
+            match: [.ble(BLEMatch(services: [PolarPMD.service]))]
+        )
+        let driver = try #require(BLEDeviceMatcher.driver(for: profile))
+        #expect(driver.decoderKind == "2A37" && driver.role == .ecg)
+        // A strap the booth did not know at start: its identity comes with its chunks, so strips work for it.
+        let feed = WaveformFeed()
+        let strap = DeviceIdentity(id: "ble:A0:9E:1A:00:00:01", transport: "ble", model: "Polar H10")
+        let strips = ECGStripService(feed: feed, devices: [], logger: Logger(label: "t"), grace: .zero) { _ in }
+        feed.publish(
+            deviceID: strap.id,
+            WaveformChunk(
+                code: ECGLead.unspecified.potentialCode,
+                label: "single lead",
+                sampleRateHz: 130,
+                unit: .microvolt,
+                startMicros: 0,
+                samples: [1],
+                receivedAtMicros: 0
+            ),
+            device: strap
+        )
+        let reply = try await strips.perform(
+            DeviceCommand(name: "ecg.strip", deviceID: strap.id, arguments: ["seconds": "5"])
+        )
+        #expect(reply["deviceId"] == strap.id && reply["seconds"] == "5")
+        // Nothing more arrives: the strip ends incomplete, with the strap's identity.
+        let outcome = try #require(await strips.waitForStrip(deviceID: strap.id))
+        #expect(outcome.recording.device == strap && outcome.incompleteReason != nil)
+    }
+
     @Test func stripBuilderDropsTheLeadingGapKeepsLaterOnesAndCutsAtTheLength() {
         func chunk(start: Int64, _ count: Int, gaps: [WaveformGap] = [], rr: [UInt16] = []) -> WaveformChunk {
             WaveformChunk(

@@ -82,7 +82,9 @@ public final class ECGStripService: DeviceCommandHandler {
         guard Self.commands.contains(command.name) else {
             throw DeviceCommandError(code: "not_supported", message: "\(command.name) is not an ECG command")
         }
-        guard let identity = devices.withLock({ $0[command.deviceID] }) else {
+        // Devices known at start, or any device whose driver streams ECG into the feed (BLE discovery).
+        guard let identity = devices.withLock({ $0[command.deviceID] }) ?? feed.identity(deviceID: command.deviceID)
+        else {
             throw DeviceCommandError(
                 code: "unknown_device",
                 message:

@@ -31,6 +31,8 @@ public final class WaveformFeed: Sendable {
     private struct DeviceRing {
         var items: [WaveformItem] = []
         var nextSeq: UInt64 = 1
+        /// Who the device is (for strips of devices found at run time).
+        var identity: DeviceIdentity?
     }
 
     private struct State {
@@ -48,9 +50,10 @@ public final class WaveformFeed: Sendable {
 
     /// Publishes one chunk for `deviceID` and wakes every listener; returns it with its sequence number.
     @discardableResult
-    public func publish(deviceID: String, _ chunk: WaveformChunk) -> WaveformItem {
+    public func publish(deviceID: String, _ chunk: WaveformChunk, device: DeviceIdentity? = nil) -> WaveformItem {
         let (item, listeners) = state.withLock { state -> (WaveformItem, [@Sendable () -> Void]) in
             var ring = state.rings[deviceID] ?? DeviceRing()
+            if let device { ring.identity = device }
             let item = WaveformItem(deviceID: deviceID, seq: ring.nextSeq, chunk: chunk)
             ring.nextSeq += 1
             ring.items.append(item)
@@ -68,6 +71,11 @@ public final class WaveformFeed: Sendable {
     /// The last sequence number published for a device (0: none yet).
     public func lastSeq(deviceID: String) -> UInt64 {
         state.withLock { ($0.rings[deviceID]?.nextSeq ?? 1) - 1 }
+    }
+
+    /// The identity the supervisor published a device's chunks with, if any.
+    public func identity(deviceID: String) -> DeviceIdentity? {
+        state.withLock { $0.rings[deviceID]?.identity }
     }
 
     /// The newest chunk of a device, if any.

@@ -171,7 +171,7 @@ public struct DeviceSupervisor: Service {
                 ).increment()
                 await registry.update(status(device, .ready, info: info.value, warning: info.warning))
             case .waveform(let chunk):
-                waveforms?.publish(deviceID: identity.id, chunk)
+                waveforms?.publish(deviceID: identity.id, chunk, device: identity)
             case .deviceWarning(let warning):
                 info.warning = warning
                 if let warning { logger.warning("device warning", metadata: ["warning": "\(warning)"]) }
