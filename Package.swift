@@ -67,6 +67,11 @@ let package = Package(
             providers: [.apt(["libusb-1.0-0-dev"])]
         ),
         .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .systemLibrary(
             name: "CCairo",
             pkgConfig: "cairo cairo-pdf cairo-png",
             providers: [.apt(["libcairo2-dev"])]
@@ -95,6 +100,11 @@ let package = Package(
         .target(
             name: "BoothV4L2",
             dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothUdev",
+            dependencies: ["BoothCore", "CUdev"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -152,7 +162,8 @@ let package = Package(
         .executableTarget(
             name: "boothd",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUdev",
+                "BoothV4L2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -166,7 +177,7 @@ let package = Package(
             name: "boothctl",
             dependencies: [
                 "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
-                "BoothRender",
+                "BoothRender", "BoothV4L2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -220,6 +231,11 @@ let package = Package(
         .testTarget(
             name: "BoothUSBTests",
             dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUdevTests",
+            dependencies: ["BoothUdev", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

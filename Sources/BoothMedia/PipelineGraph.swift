@@ -99,7 +99,8 @@ final class PipelineGraph: @unchecked Sendable {
                 setArg(source, "pattern", pattern.rawValue)
                 let caps = try add("capsfilter", "source-caps")
                 try setCaps(caps, "caps", rawCaps(mode))
-                chain = [source, caps]
+                // The simulator's picture controls (brightness, contrast, saturation) act here.
+                chain = [source, caps, try add("videobalance", PictureAdjustment.elementName)]
             case .v4l2(let device, let format, _):
                 let source = try add("v4l2src", "source")
                 booth_g_object_set_string(source, "device", device)

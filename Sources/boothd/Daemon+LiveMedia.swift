@@ -6,8 +6,8 @@ import Logging
 extension Daemon {
     /// Live media for `webrtc.*` session messages: the camera's H.264 and the stethoscope's Opus under the
     /// `media.*` budget. The simulator's stethoscope is a 100 Hz tone at half scale (a known level the
-    /// end-to-end test measures in the browser). nil when there is neither a camera nor a stethoscope.
-    static func liveMedia(config: BoothConfig, camera: CameraPipeline?, simulate: Bool) throws -> LiveMedia? {
+    /// end-to-end test measures in the browser). Cameras plugged in later are set by `MediaHotplug`.
+    static func liveMedia(config: BoothConfig, camera: CameraPipeline?, simulate: Bool) throws -> LiveMedia {
         let webrtc = WebRTCConfiguration(
             stunServer: config.media.stunServer.isEmpty ? nil : config.media.stunServer,
             turnServer: config.media.turnServer.isEmpty ? nil : config.media.turnServer,
@@ -24,7 +24,7 @@ extension Daemon {
                     mode: .bell
                 )
             ) : nil
-        guard camera != nil || audio != nil else { return nil }
+        // Created even with no source yet: a camera plugged in later (MediaHotplug) becomes the live video.
         return LiveMedia(
             camera: camera,
             audio: audio,

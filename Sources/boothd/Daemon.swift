@@ -71,11 +71,16 @@ struct Daemon {
             throw ExitCode(73)  // EX_CANTCREAT
         }
         let ecg = ECGWiring(config: config, outbox: outbox)
+        let media = MediaWiring.commands(config: config, outbox: outbox, devices: devices)
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
-            commands: ecg.commands,
+            // Media devices first, then ECG: each passes a device it does not know to the next.
+            commands: DeviceCommandRouter(
+                [.init(commands: MediaDeviceCommands.commandNames, handler: media)]
+                    + (ecg.commands.map { [.init(commands: ECGStripService.commands, handler: $0)] } ?? [])
+            ),
             config: config,
             fhir: false,
             logger: Logger(label: "boothd.api"),
@@ -92,8 +97,10 @@ struct Daemon {
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
+        let liveMedia: LiveMedia
         do {
-            hub.liveMedia.attach(try Self.liveMedia(config: config, camera: camera, simulate: simulate))
+            liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
+            hub.liveMedia.attach(liveMedia)
         } catch {
             FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
             throw ExitCode(78)
@@ -124,6 +131,7 @@ struct Daemon {
             } catch {
                 logger.error("sd_notify READY failed", metadata: ["error": "\(error)"])
             }
+            Self.releaseStartupPages(logger: logger)
         }
         // Firmware profiles: /usr/share then /etc overrides. Errors stop boothd like a bad configuration does.
         let profiles: ProfileLibrary
@@ -140,6 +148,9 @@ struct Daemon {
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
+            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+                await liveMedia.setCamera($0)
+            },
             UsageAggregator(
                 statistics: usage,
                 outbox: outbox,
@@ -161,6 +172,7 @@ struct Daemon {
             if let camera {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
+            await MediaWiring.registerSimulated(camera: camera, with: media)
         }
         deviceServices += ecg.services(sink: recorder, registry: devices)
         deviceServices += BLEDeviceService.services(
@@ -218,6 +230,21 @@ struct Daemon {
                 $0.hasPrefix("video")
             }
             return adapters.isEmpty && cameras.isEmpty
+        }
+    }
+
+    /// Once every service has started, drops the executable's startup-only code pages (docs/reliability.md).
+    static func releaseStartupPages(logger: Logger) {
+        Task {
+            try? await Task.sleep(for: .seconds(5))
+            let report = StartupPages.release()
+            logger.info(
+                "startup code pages released",
+                metadata: [
+                    "rss_before_kib": "\(report.residentBefore / 1024)",
+                    "rss_after_kib": "\(report.residentAfter / 1024)",
+                ]
+            )
         }
     }
 

@@ -244,6 +244,36 @@ private struct Rig {
         #expect(outcome.recording.device == strap && outcome.incompleteReason != nil)
     }
 
+    @Test func routerPassesADeviceAHandlerDoesNotKnowToTheNext() async throws {
+        struct Fixed: DeviceCommandHandler {
+            let device: String
+            let answer: String
+            func perform(_ command: DeviceCommand) async throws(DeviceCommandError) -> [String: String] {
+                guard command.deviceID == device else {
+                    throw DeviceCommandError(code: "not_available", message: "not mine")
+                }
+                return ["by": answer]
+            }
+        }
+        let router = DeviceCommandRouter([
+            .init(commands: ["measurement.start", "snapshot.take"], handler: Fixed(device: "steth", answer: "media")),
+            .init(commands: ["measurement.start", "ecg.strip"], handler: Fixed(device: "sim:ecg", answer: "ecg")),
+        ])
+        #expect(
+            try await router.perform(DeviceCommand(name: "measurement.start", deviceID: "steth")) == ["by": "media"]
+        )
+        #expect(
+            try await router.perform(DeviceCommand(name: "measurement.start", deviceID: "sim:ecg")) == ["by": "ecg"]
+        )
+        #expect(try await router.perform(DeviceCommand(name: "ecg.strip", deviceID: "sim:ecg")) == ["by": "ecg"])
+        await #expect(throws: DeviceCommandError(code: "not_available", message: "not mine")) {
+            try await router.perform(DeviceCommand(name: "snapshot.take", deviceID: "sim:ecg"))
+        }
+        await #expect(throws: DeviceCommandError.self) {
+            try await router.perform(DeviceCommand(name: "device.forget", deviceID: "x"))
+        }
+    }
+
     @Test func stripBuilderDropsTheLeadingGapKeepsLaterOnesAndCutsAtTheLength() {
         func chunk(start: Int64, _ count: Int, gaps: [WaveformGap] = [], rr: [UInt16] = []) -> WaveformChunk {
             WaveformChunk(
