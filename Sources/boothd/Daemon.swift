@@ -70,15 +70,21 @@ struct Daemon {
             logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
             throw ExitCode(73)  // EX_CANTCREAT
         }
+        let ecg = ECGWiring(config: config, outbox: outbox)
         let media = MediaWiring.commands(config: config, outbox: outbox, devices: devices)
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
-            commands: media,
+            // Media devices first, then ECG: each passes a device it does not know to the next.
+            commands: DeviceCommandRouter(
+                [.init(commands: MediaDeviceCommands.commandNames, handler: media)]
+                    + (ecg.commands.map { [.init(commands: ECGStripService.commands, handler: $0)] } ?? [])
+            ),
             config: config,
             fhir: false,
             logger: Logger(label: "boothd.api"),
+            waveforms: ecg.feed,
             usage: usage,
             safety: safety
         )
@@ -168,11 +174,13 @@ struct Daemon {
             }
             await MediaWiring.registerSimulated(camera: camera, with: media)
         }
+        deviceServices += ecg.services(sink: recorder, registry: devices)
         deviceServices += BLEDeviceService.services(
             config: config,
             profiles: profiles,
             sink: recorder,
-            registry: devices
+            registry: devices,
+            waveforms: ecg.feed
         )
         deviceServices.append(
             MetricsSampler(

@@ -124,7 +124,7 @@ struct DynamicDeviceSupervisionTests {
             for await _ in gate { return }
             throw CancellationError()
         }
-        let task = Task { await supervisor.supervise(device) }
+        let task = Task { [device] in await supervisor.supervise(device) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(await registry.status(id: device.identity.id)?.state == .discovered)
         #expect(sink.stored.isEmpty)

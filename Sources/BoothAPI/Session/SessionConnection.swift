@@ -18,6 +18,8 @@ public final class SessionHub: Sendable {
     let testCommands: Bool
     let fhir: Bool
     let logger: Logger
+    /// Live waveform chunks (ECG) for `waveform.subscribe` (WaveformStream.swift).
+    let waveforms: WaveformFeed
     /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
     public let liveMedia = LiveMediaSlot()
     /// Usage statistics for the `usage` command (nil: not kept by this boothd).
@@ -36,6 +38,7 @@ public final class SessionHub: Sendable {
         config: BoothConfig,
         fhir: Bool,
         logger: Logger,
+        waveforms: WaveformFeed = WaveformFeed(),
         usage: UsageStatistics? = nil,
         safety: SessionSafety? = nil
     ) {
@@ -49,6 +52,7 @@ public final class SessionHub: Sendable {
         self.testCommands = config.api.testCommands
         self.fhir = fhir
         self.logger = logger
+        self.waveforms = waveforms
         self.usage = usage
         self.safety = safety
     }
@@ -77,6 +81,8 @@ struct SessionConnection {
     let outbound: WebSocketOutboundWriter
     /// True when the upgrade request carried a valid `Authorization: Bearer` header.
     let preAuthenticated: Bool
+    /// This connection's waveform subscription (WaveformStream.swift).
+    let waveformTap = WaveformTap()
     /// This connection's WebRTC peer, stopped when the client goes away.
     let webrtc = SessionWebRTC()
 
@@ -185,6 +191,7 @@ struct SessionConnection {
                     hub.logger.info("session client connected", metadata: ["client": "\(id)", "cursor": "\(start)"])
                     group.addTask { await pumpEvents(events, from: start) }
                     group.addTask { await pumpDevices(changes) }
+                    group.addTask { await pumpWaveforms { await send($0) } }
                     continue
                 }
                 if case .ack = parsed {
@@ -384,8 +391,11 @@ struct SessionConnection {
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
-            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
+            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget",
+                "ecg.strip":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case _ where Self.waveformCommands.contains(name):
+                return try waveformCommand(name, params: params)
             case "status", "usage":
                 return try await technicianCommand(name, params: params)
             case _ where Self.artifactCommands.contains(name):
