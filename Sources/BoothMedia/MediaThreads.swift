@@ -7,6 +7,15 @@ enum MediaDiagnostics {
     static let liveElements = Atomic<Int>(0)
     /// Dedicated threads started by BoothMedia that have not exited.
     static let liveThreads = Atomic<Int>(0)
+    /// When set (tests), elements and threads created in this task are also counted here, so a leak check
+    /// is not disturbed by pipelines that other tests run at the same time in the same process.
+    @TaskLocal static var tally: MediaTally?
+}
+
+/// Elements and threads of one scope (see `MediaDiagnostics.tally`).
+final class MediaTally: Sendable {
+    let elements = Atomic<Int>(0)
+    let threads = Atomic<Int>(0)
 }
 
 /// Fans values out to any number of AsyncStream subscribers; a slow subscriber only loses its own oldest values.
@@ -73,9 +82,12 @@ final class ThreadGroup: Sendable {
     func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
         state.withLock { $0.running += 1 }
         MediaDiagnostics.liveThreads.add(1, ordering: .relaxed)
+        let tally = MediaDiagnostics.tally
+        tally?.threads.add(1, ordering: .relaxed)
         let thread = Thread { [self] in
             body()
             MediaDiagnostics.liveThreads.subtract(1, ordering: .relaxed)
+            tally?.threads.subtract(1, ordering: .relaxed)
             let waiters = state.withLock { state in
                 state.running -= 1
                 guard state.running == 0 else { return [CheckedContinuation<Void, Never>]() }

@@ -9,14 +9,29 @@ private let elementFinalized: GWeakNotify = { _, _ in
     MediaDiagnostics.liveElements.subtract(1, ordering: .relaxed)
 }
 
+/// Called by GObject when an element counted in a `MediaTally` is finalized; releases the tally.
+private let tallyFinalized: GWeakNotify = { data, _ in
+    guard let data else { return }
+    Unmanaged<MediaTally>.fromOpaque(data).takeRetainedValue().elements.subtract(1, ordering: .relaxed)
+}
+
+/// Counts a new element (or pipeline) in the diagnostics, and in the task's tally when one is set.
+func trackElement(_ element: ElementPointer) {
+    MediaDiagnostics.liveElements.add(1, ordering: .relaxed)
+    g_object_weak_ref(booth_g_object(element), elementFinalized, nil)
+    if let tally = MediaDiagnostics.tally {
+        tally.elements.add(1, ordering: .relaxed)
+        g_object_weak_ref(booth_g_object(element), tallyFinalized, Unmanaged.passRetained(tally).toOpaque())
+    }
+}
+
 /// Creates an element, mapping a missing factory to the Debian package that provides it.
 func makeElement(_ factory: String, name: String) throws(CameraError) -> ElementPointer {
     MediaRuntime.initialize()
     guard let element = gst_element_factory_make(factory, name) else {
         throw .missingElement(factory, package: MediaRuntime.package(providing: factory))
     }
-    MediaDiagnostics.liveElements.add(1, ordering: .relaxed)
-    g_object_weak_ref(booth_g_object(element), elementFinalized, nil)
+    trackElement(element)
     return element
 }
 
@@ -70,8 +85,7 @@ final class PipelineGraph: @unchecked Sendable {
         guard let pipeline = gst_pipeline_new("booth-camera") else {
             throw .missingElement("pipeline", package: "libgstreamer1.0-0")
         }
-        MediaDiagnostics.liveElements.add(1, ordering: .relaxed)
-        g_object_weak_ref(booth_g_object(pipeline), elementFinalized, nil)
+        trackElement(pipeline)
         _ = gst_object_ref_sink(UnsafeMutableRawPointer(pipeline))
         self.pipeline = pipeline
         let bin = booth_gst_bin(pipeline)

@@ -97,25 +97,29 @@ struct CameraPipelineTests {
     }
 
     @Test func teardownLeavesNoElementsOrThreads() async throws {
-        let elementsBefore = MediaDiagnostics.liveElements.load(ordering: .relaxed)
-        let threadsBefore = MediaDiagnostics.liveThreads.load(ordering: .relaxed)
-        for _ in 0..<2 {
-            let camera = SimulatedCamera.make(pattern: .ball, mode: Self.small)
-            let previews = camera.previewFrames()
-            try await camera.start()
-            #expect(MediaDiagnostics.liveElements.load(ordering: .relaxed) > elementsBefore + 20)
-            #expect(MediaDiagnostics.liveThreads.load(ordering: .relaxed) == threadsBefore + 4)
-            _ = try await first(3, of: previews, within: .seconds(5))
-            _ = try await camera.snapshot()
-            await camera.close()
+        // Counted in a task-local tally: other suites run pipelines in this process at the same time.
+        let tally = MediaTally()
+        try await MediaDiagnostics.$tally.withValue(tally) {
+            for _ in 0..<2 {
+                let camera = SimulatedCamera.make(pattern: .ball, mode: Self.small)
+                let previews = camera.previewFrames()
+                try await camera.start()
+                #expect(tally.elements.load(ordering: .relaxed) > 20)
+                #expect(tally.threads.load(ordering: .relaxed) == 4)
+                _ = try await first(3, of: previews, within: .seconds(5))
+                _ = try await camera.snapshot()
+                await camera.close()
+            }
         }
         // GObject finalization follows the last reference; allow the releasing thread a moment.
         let deadline = ContinuousClock.now + .seconds(3)
-        while MediaDiagnostics.liveElements.load(ordering: .relaxed) != elementsBefore, ContinuousClock.now < deadline {
+        while tally.elements.load(ordering: .relaxed) != 0 || tally.threads.load(ordering: .relaxed) != 0,
+            ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(MediaDiagnostics.liveElements.load(ordering: .relaxed) == elementsBefore)
-        #expect(MediaDiagnostics.liveThreads.load(ordering: .relaxed) == threadsBefore)
+        #expect(tally.elements.load(ordering: .relaxed) == 0)
+        #expect(tally.threads.load(ordering: .relaxed) == 0)
     }
 
     @Test func sourceLossIsTypedFaultAndPipelineRestarts() async throws {
