@@ -41,10 +41,8 @@ struct Daemon {
         // (a MeasurementSink) and publishes into `devices`.
         let outbox = Outbox.open(
             directory: config.storage.stateDirectory,
-            logger: Logger(label: "boothd.outbox")
-            // FHIR Bundles on events (PHDObservationProjector) stay off until the API's per-connection
-            // backpressure is fixed: with ~3x larger events, a client that sends many commands without reading
-            // deadlocks its connection (scripts/test.d/40-api-e2e.py, slow-client test).
+            logger: Logger(label: "boothd.outbox"),
+            projector: PHDObservationProjector()
         )
         // Consultation safety sits in front of the outbox: clock trust, ranges, cuff user slot, provenance.
         let inventory: BoothInventory
@@ -70,7 +68,7 @@ struct Daemon {
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
             commands: nil,
             config: config,
-            fhir: false,
+            fhir: true,
             logger: Logger(label: "boothd.api")
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
