@@ -62,11 +62,13 @@ struct Daemon {
             logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
             throw ExitCode(73)  // EX_CANTCREAT
         }
+        // Device commands go to whichever module registered them (supervisor here; camera, snapshots elsewhere).
+        let deviceCommands = DeviceCommandRouter()
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
-            commands: nil,
+            commands: deviceCommands,
             config: config,
             fhir: true,
             logger: Logger(label: "boothd.api")
@@ -125,14 +127,14 @@ struct Daemon {
         if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
             logger.notice("no real devices configured here: running the built-in simulator")
-            deviceServices.append(
-                DeviceSupervisor(
-                    devices: Simulator.devices(interval: interval),
-                    sink: recorder,
-                    registry: devices,
-                    logger: Logger(label: "boothd.supervisor")
-                )
+            let supervisor = DeviceSupervisor(
+                devices: Simulator.devices(interval: interval),
+                sink: recorder,
+                registry: devices,
+                logger: Logger(label: "boothd.supervisor")
             )
+            deviceCommands.register(DeviceSupervisorCommands.names, to: supervisor.commands)
+            deviceServices.append(supervisor)
             if let camera {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }

@@ -548,6 +548,80 @@ async def test_overflow_and_stall(state_dir):
        f"a stalled client cut off after {time.time() - started:.1f}s, bystander unaffected")
 
 
+async def test_device_commands(state_dir):
+    """measurement.start/stop and device.forget on the simulator's devices, through the real supervisor path."""
+    daemon = Daemon(state_dir, free_port(), ["--set", "simulator.mode=on", "--set", "simulator.camera=false",
+                                              "--set", "simulator.interval_seconds=600"])
+    daemon.start()
+    try:
+        ws, welcome = await connect(daemon, "commander")
+        assert welcome["capabilities"]["deviceCommands"] is True
+        states = {}
+        measured = []
+        removed = []
+
+        async def pump(until, timeout=10):
+            deadline = time.time() + timeout
+            while not until():
+                message = await recv(ws, timeout=max(0.1, deadline - time.time()))
+                if message["type"] == "device":
+                    states[message["device"]["id"]] = message["device"]["state"]["name"] \
+                        if isinstance(message["device"]["state"], dict) else message["device"]["state"]
+                elif message["type"] == "device.removed":
+                    removed.append(message["deviceId"])
+                elif message["type"] == "event" and message["event"] == "measurement":
+                    measured.append(message["data"])
+                    await ws.send(json.dumps({"type": "ack", "upTo": message["id"]}))
+
+        async def run(request_id, name, **params):
+            await send(ws, {"type": "command", "id": request_id, "command": name, "params": params})
+            reply = None
+            while reply is None:
+                message = await recv(ws)
+                if message["type"] in ("result", "error") and message.get("id") == request_id:
+                    reply = message
+                elif message["type"] == "device":
+                    states[message["device"]["id"]] = message["device"]["state"]["name"] \
+                        if isinstance(message["device"]["state"], dict) else message["device"]["state"]
+                elif message["type"] == "device.removed":
+                    removed.append(message["deviceId"])
+                elif message["type"] == "event" and message["event"] == "measurement":
+                    measured.append(message["data"])
+            return reply
+
+        for device in (await run("d0", "devices.list"))["data"]["devices"]:
+            states.setdefault(device["id"], device["state"]["name"] if isinstance(device["state"], dict)
+                              else device["state"])
+        await pump(lambda: all(states.get(d) == "ready" for d in ("sim:oximeter", "sim:bp-cuff", "sim:thermometer")))
+        # The periodic readings are 10 minutes apart: a cuff reading now can only come from the command.
+        before = len([m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"])
+        reply = await run("d1", "measurement.start", deviceId="sim:bp-cuff")
+        assert reply["type"] == "result" and reply["data"]["state"] == "measuring", reply
+        await pump(lambda: len([m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"]) > before)
+        cuff = [m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"][-1]
+        assert cuff.get("fhir", {}).get("resourceType") == "Bundle", cuff.keys()
+        await pump(lambda: states.get("sim:bp-cuff") == "ready")
+        stopped = await run("d2", "measurement.stop", deviceId="sim:oximeter")
+        assert stopped["type"] == "result" and stopped["data"]["state"] == "ready", stopped
+        unknown = await run("d3", "measurement.start", deviceId="sim:nope")
+        assert unknown["type"] == "error" and unknown["code"] == "unknown_device", unknown
+        snapshot = await run("d4", "snapshot.take", deviceId="sim:oximeter")
+        assert snapshot["type"] == "error" and snapshot["code"] == "not_available", snapshot
+        forgot = await run("d5", "device.forget", deviceId="sim:thermometer")
+        assert forgot["type"] == "result" and forgot["data"]["state"] == "gone", forgot
+        await pump(lambda: "sim:thermometer" in removed)
+        assert states.get("sim:thermometer") == "gone", states
+        listed = await run("d6", "devices.list")
+        assert "sim:thermometer" not in [d["id"] for d in listed["data"]["devices"]], listed
+        again = await run("d7", "measurement.start", deviceId="sim:thermometer")
+        assert again["type"] == "error" and again["code"] == "unknown_device", again
+        await ws.close()
+    finally:
+        daemon.stop()
+    ok("device commands: measurement.start takes a cuff reading now (event with FHIR Bundle), stop pauses the "
+       "oximeter, unknown_device / not_available typed errors, device.forget → gone + device.removed")
+
+
 async def test_web_page(daemon):
     with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/", timeout=2) as r:
         body = r.read().decode()
@@ -656,6 +730,8 @@ async def main():
             await test_web_page(daemon)
         finally:
             daemon.stop()
+    with tempfile.TemporaryDirectory(prefix="boothd-commands-") as state_dir:
+        await test_device_commands(state_dir)
     with tempfile.TemporaryDirectory(prefix="boothd-overflow-") as state_dir:
         await test_overflow_and_stall(state_dir)
     with tempfile.TemporaryDirectory(prefix="boothd-kill-") as state_dir:

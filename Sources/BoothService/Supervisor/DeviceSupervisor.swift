@@ -11,16 +11,21 @@ public struct ManagedDevice: Sendable {
     public var driver: GATTMeasurementDriver
     /// Opens a link to the device; throws when it cannot be reached now (the supervisor retries with backoff).
     public var connect: @Sendable () async throws -> any GATTLink
+    /// How to make the device measure on request (`measurement.start`/`stop`); nil when it only measures on its
+    /// own (the patient presses its button).
+    public var measurementControl: (any MeasurementControl)?
 
     public init(
         identity: DeviceIdentity,
         role: DeviceRole,
         driver: GATTMeasurementDriver,
+        measurementControl: (any MeasurementControl)? = nil,
         connect: @escaping @Sendable () async throws -> any GATTLink
     ) {
         self.identity = identity
         self.role = role
         self.driver = driver
+        self.measurementControl = measurementControl
         self.connect = connect
     }
 }
@@ -35,6 +40,8 @@ public struct DeviceSupervisor: Service {
     let logger: Logger
     let backoff: ReconnectBackoff
     let now: @Sendable () -> Int64
+    /// Device commands (`measurement.start`, `measurement.stop`, `device.forget`) for the session API.
+    public let commands: DeviceSupervisorCommands
 
     public init(
         devices: [ManagedDevice],
@@ -50,6 +57,7 @@ public struct DeviceSupervisor: Service {
         self.logger = logger
         self.backoff = backoff
         self.now = now
+        self.commands = DeviceSupervisorCommands(devices: devices, registry: registry)
     }
 
     public func run() async throws {
@@ -62,7 +70,16 @@ public struct DeviceSupervisor: Service {
     func runDevices() async {
         await withDiscardingTaskGroup { group in
             for device in devices {
-                group.addTask { await supervise(device) }
+                group.addTask {
+                    // Its own task, so that `device.forget` can stop this device alone.
+                    let task = Task { await supervise(device) }
+                    guard commands.adopt(device.identity.id, task: task) else { return task.cancel() }
+                    await withTaskCancellationHandler {
+                        await task.value
+                    } onCancel: {
+                        task.cancel()
+                    }
+                }
             }
         }
     }
