@@ -272,6 +272,7 @@ struct SessionConnection {
                         start = resumeAfter ?? 0
                     }
                     await welcome(clientID: id, cursor: start)
+                    let storage = hub.outbox.storageChanges()
                     let events = hub.outbox.subscribe()
                     let changes = await hub.devices.changes()
                     send(
@@ -282,6 +283,7 @@ struct SessionConnection {
                     hub.logger.info("session client connected", metadata: ["client": "\(id)", "cursor": "\(start)"])
                     group.addTask { await pumpEvents(events, from: start) }
                     group.addTask { await pumpDevices(changes) }
+                    group.addTask { await pumpStorage(storage) }
                     continue
                 }
                 if case .ack = parsed {
@@ -388,6 +390,15 @@ struct SessionConnection {
     private func pumpDevices(_ changes: AsyncStream<DeviceChange>) async {
         for await change in changes {
             guard send(Wire.device(change)) else { return }
+        }
+    }
+
+    /// Storage state changes (disk full, safe mode, back to ok), as they happen.
+    private func pumpStorage(_ changes: AsyncStream<StorageState>) async {
+        for await storage in changes {
+            guard send(Wire.object([("type", Wire.string("storage")), ("storage", Wire.storage(storage))])) else {
+                return
+            }
         }
     }
 
