@@ -78,6 +78,7 @@ public enum APIServer {
         if let preview {
             PreviewRoute.add(to: router, verifier: hub.verifier, frames: preview)
         }
+        ArtifactRoute.add(to: router, verifier: hub.verifier, outbox: hub.outbox)
         if config.metrics.enabled {
             MetricsRoute.add(to: router, registry: PrometheusMetricsFactory.defaultRegistry)
         }

@@ -11,7 +11,7 @@ struct Boothctl: AsyncParsableCommand {
         abstract: "Diagnose and operate the booth's devices (for technicians).",
         discussion: """
             Every command takes --json for scripts.
-            Planned, not yet in this build: status, devices, forget, measure, camera, usage.
+            Planned, not yet in this build: camera.
             """,
         version: BoothVersion.string,
         subcommands: [
@@ -28,6 +28,11 @@ struct Boothctl: AsyncParsableCommand {
             LogsCommand.self,
             ReportCommand.self,
             CheckCommand.self,
+            StatusCommand.self,
+            DevicesCommand.self,
+            MeasureCommand.self,
+            ForgetCommand.self,
+            UsageCommand.self,
         ]
     )
 }
@@ -56,9 +61,13 @@ struct DoctorCommand: ParsableCommand {
 
     @Option(help: "Configuration file to validate.") var config: String?
     @Flag(help: "Machine-readable output.") var json = false
+    @Option(help: .hidden) var sysroot = "/"
 
     func run() throws {
-        let checks = Doctor(configPath: config, environment: ProcessInfo.processInfo.environment).run()
+        let environment = ProcessInfo.processInfo.environment
+        let checks =
+            Doctor(root: sysroot, configPath: config, environment: environment).run()
+            + DoctorDaemonChecks.run(configPath: config, environment: environment)
         if json {
             try printJSON(checks)
         } else {

@@ -1,12 +1,15 @@
 import ArgumentParser
+import BoothAPI
 import BoothCore
 import BoothService
 import Foundation
 
 /// `boothctl check`: the readiness check before the doctor joins, for each role in the booth inventory.
 ///
-/// boothctl cannot yet ask the running daemon for its device list, so this evaluates the configuration's
-/// inventory against what this machine shows (camera nodes, sound capture cards) and says so in its output.
+/// It asks the running boothd (the session API's `readiness` command: the daemon's devices, camera probes and
+/// clock estimates; the run is recorded for the usage report). When boothd is not running, or with `--local`, it
+/// evaluates the configuration's inventory against what this machine shows (camera nodes, sound capture cards)
+/// and says so in its output.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -14,29 +17,58 @@ struct CheckCommand: ParsableCommand {
     )
 
     @Option(help: "Configuration file (booth.inventory, booth.cuff_user_slot ...).") var config: String?
+    @Option(name: .customLong("set"), help: "Override one key, e.g. --set api.port=9000.")
+    var overrides: [String] = []
+    @Flag(help: "Do not ask the running boothd; evaluate from the configuration and this machine only.")
+    var local = false
     @Flag(help: "Machine-readable output.") var json = false
 
     struct Output: Encodable {
         var source: String
         var durationMicros: Int64
-        var videoNodes: [String]
-        var soundCaptureCards: [String]
+        /// The `readiness.report` event recording the run (when boothd answered).
+        var eventId: Int64?
+        var videoNodes: [String]?
+        var soundCaptureCards: [String]?
         var report: ReadinessReport
     }
 
     static let sourceNote =
-        "evaluated from the configuration and this machine only: the running daemon is not queried yet, "
-        + "so wireless devices cannot be seen and are reported missing"
+        "evaluated from the configuration and this machine only, without the running boothd: "
+        + "wireless devices cannot be seen and are reported missing"
 
     func run() throws {
         let started = Date()
         let loaded: BoothConfig
         let inventory: BoothInventory
         do {
-            loaded = try ConfigLoader.load(path: config)
+            loaded = try ConfigLoader.load(path: config, overrides: overrides)
             inventory = try BoothInventory(config: loaded, source: config ?? BoothConfig.defaultPath)
         } catch {
             throw ValidationError("\(error)")
+        }
+        var unreachable: String?
+        if !local {
+            let queried: (answer: DaemonReadiness.Answer, endpoint: String)?
+            do {
+                queried = try DaemonReadiness.query(config: loaded)
+            } catch {
+                queried = nil
+                unreachable = "\(error)"
+            }
+            if let (answer, endpoint) = queried {
+                // The daemon's own inventory decides what is expected.
+                try emit(
+                    Output(
+                        source: "boothd at \(endpoint) (recorded as readiness.report event \(answer.eventId))",
+                        durationMicros: answer.durationMicros,
+                        eventId: answer.eventId,
+                        report: answer.report
+                    ),
+                    inventoryIsEmpty: answer.report.results.isEmpty
+                )
+                return
+            }
         }
         let now = Int64((started.timeIntervalSince1970 * 1_000_000).rounded())
         let videoNodes = Self.videoNodes()
@@ -84,19 +116,25 @@ struct CheckCommand: ParsableCommand {
             staleMicros: Int64(loaded.booth.staleSeconds) * 1_000_000
         )
         let duration = Int64((Date().timeIntervalSince(started) * 1_000_000).rounded())
+        try emit(
+            Output(
+                source: unreachable.map { "\(Self.sourceNote) (\($0))" } ?? Self.sourceNote,
+                durationMicros: duration,
+                videoNodes: videoNodes,
+                soundCaptureCards: cards,
+                report: report
+            ),
+            inventoryIsEmpty: inventory.items.isEmpty
+        )
+    }
+
+    private func emit(_ output: Output, inventoryIsEmpty: Bool) throws {
+        let report = output.report
         if json {
-            try printJSON(
-                Output(
-                    source: Self.sourceNote,
-                    durationMicros: duration,
-                    videoNodes: videoNodes,
-                    soundCaptureCards: cards,
-                    report: report
-                )
-            )
+            try printJSON(output)
         } else {
-            print("Readiness (\(Self.sourceNote))")
-            if inventory.items.isEmpty {
+            print("Readiness (\(output.source))")
+            if inventoryIsEmpty {
                 print("no inventory configured: set booth.inventory (for example [\"thermometer\", \"otoscope\"])")
             }
             for result in report.results {
@@ -104,7 +142,7 @@ struct CheckCommand: ParsableCommand {
                 print("\(level)\(Readiness.name(of: result.role)): \(result.detail)")
                 if let action = result.action { print("        → \(action)") }
             }
-            print("overall: \(report.overall.rawValue) (checked in \(duration / 1000) ms)")
+            print("overall: \(report.overall.rawValue) (checked in \(output.durationMicros / 1000) ms)")
         }
         if report.overall == .missing { throw ExitCode(1) }
     }

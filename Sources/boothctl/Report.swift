@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoothAPI
 import BoothCore
 import BoothMedia
 import BoothService
@@ -29,8 +30,11 @@ struct ReportCommand: ParsableCommand {
 
         var files: [String: Data] = [:]
         files["version.txt"] = Data("boothd \(BoothVersion.string)\n\(MediaRuntime.version)\n".utf8)
-        let checks = Doctor(configPath: config, environment: environment).run()
+        let checks =
+            Doctor(configPath: config, environment: environment).run()
+            + DoctorDaemonChecks.run(configPath: config, environment: environment)
         files["doctor.json"] = try jsonData(checks)
+        files.merge(daemonFiles(environment: environment)) { first, _ in first }
         files["config-keys.txt"] = Data(configurationSummary(environment: environment).utf8)
         let logs = try? runProgram(
             "journalctl",
@@ -57,6 +61,22 @@ struct ReportCommand: ParsableCommand {
             try printJSON(["archive": target.path, "files": files.keys.sorted().joined(separator: ",")])
         } else {
             print("wrote \(target.path): \(files.keys.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// The running boothd's status and device list; the active session's id is left out (it may be linkable to
+    /// a consultation).
+    func daemonFiles(environment: [String: String]) -> [String: Data] {
+        do {
+            let loaded = try ConfigLoader.load(path: config, environment: environment)
+            let client = try DaemonClient(config: loaded, timeout: .seconds(3))
+            var status = try client.command("status", as: DaemonStatus.self)
+            status.session.sessionId = nil
+            struct DeviceList: Decodable { var devices: [DeviceStatus] }
+            let devices = try client.command("devices.list", as: DeviceList.self).devices
+            return ["status.json": try jsonData(status), "devices.json": try jsonData(devices)]
+        } catch {
+            return ["daemon.txt": Data("boothd was not asked: \(error)\n".utf8)]
         }
     }
 

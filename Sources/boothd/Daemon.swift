@@ -53,7 +53,13 @@ struct Daemon {
             throw ExitCode(78)
         }
         let recorder = SafeRecorder(outbox: outbox, inventory: inventory)
+        let safety = Self.sessionSafety(recorder: recorder, inventory: inventory, config: config)
         let devices = DeviceRegistry()
+        // Usage statistics (sessions, readings, retakes, failures per device by day) outlive the outbox's purge.
+        let usage = UsageStatistics.open(
+            directory: config.storage.stateDirectory,
+            logger: Logger(label: "boothd.usage")
+        )
         let tokenPath = TokenFile.path(for: config)
         let token: String
         do {
@@ -71,7 +77,9 @@ struct Daemon {
             commands: deviceCommands,
             config: config,
             fhir: true,
-            logger: Logger(label: "boothd.api")
+            logger: Logger(label: "boothd.api"),
+            usage: usage,
+            safety: safety
         )
         let simulate = Self.shouldSimulate(config.simulator.mode)
         // The simulator's camera: a real GStreamer pipeline on videotestsrc, previewed at /camera/preview.mjpg.
@@ -85,6 +93,7 @@ struct Daemon {
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }
+            Self.addReadinessProbe(for: camera, id: "sim:camera", model: "Simulated camera", to: safety)
         }
         let apiServices = APIServer.makeApplications(
             config: config,
@@ -122,7 +131,13 @@ struct Daemon {
         }
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
-            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles"))
+            ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
+            UsageAggregator(
+                statistics: usage,
+                outbox: outbox,
+                registry: devices,
+                logger: Logger(label: "boothd.usage")
+            ),
         ]
         if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
@@ -139,6 +154,15 @@ struct Daemon {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
         }
+        deviceServices.append(
+            MetricsSampler(
+                outbox: outbox,
+                registry: devices,
+                clients: { hub.connectionCount },
+                camera: camera,
+                logger: Logger(label: "boothd.metrics")
+            )
+        )
         let watchdog = WatchdogService(
             notifier: notifier,
             interval: SystemdNotifier.watchdogInterval(environment: environment),

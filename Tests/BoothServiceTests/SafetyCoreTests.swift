@@ -180,7 +180,11 @@ struct SafetyManualEntryTests {
             (.cuffPressure, [(.cuffPressure, "100", .mmHg)], "kind", "cuffPressure cannot be entered by hand"),
         ]
         for (kind, values, field, reason) in cases {
-            #expect(throws: ManualEntryError(field: field, reason: reason)) { try enter(kind, values) }
+            // Only a value outside the possible range is an impossible value (the API's `value_impossible`).
+            let impossible = reason.contains("is impossible")
+            #expect(throws: ManualEntryError(field: field, reason: reason, impossibleValue: impossible)) {
+                try enter(kind, values)
+            }
         }
         #expect(throws: ManualEntryError(field: "operatorRef", reason: "must be 1 to 128 characters")) {
             try enter(.bodyTemperature, [(.bodyTemperature, "37", .celsius)], operatorRef: "")

@@ -739,4 +739,5 @@ async def main():
     print(f"api e2e: all passed ({validated} server messages validated against the JSON Schema)")
 
 
-asyncio.run(main())
+if __name__ == "__main__":  # 43-safety-e2e.py imports the helpers above
+    asyncio.run(main())

@@ -23,6 +23,12 @@ public final class SessionHub: Sendable {
     /// How long one write may wait for a client that does not read before its socket is closed.
     let clientStallLimit: Duration
     let logger: Logger
+    /// Usage statistics for the `usage` command (nil: not kept by this boothd).
+    let usage: UsageStatistics?
+    /// For the uptime in `status`.
+    let startedAt = ContinuousClock.now
+    /// Consultation safety (readiness, manual entry); nil when boothd has not wired it.
+    let safety: SessionSafety?
     private let connections = Mutex(0)
 
     public init(
@@ -32,7 +38,9 @@ public final class SessionHub: Sendable {
         commands: (any DeviceCommandHandler)?,
         config: BoothConfig,
         fhir: Bool,
-        logger: Logger
+        logger: Logger,
+        usage: UsageStatistics? = nil,
+        safety: SessionSafety? = nil
     ) {
         self.outbox = outbox
         self.devices = devices
@@ -46,6 +54,8 @@ public final class SessionHub: Sendable {
         self.clientQueueBytes = config.api.clientQueueBytes
         self.clientStallLimit = .milliseconds(Int64(config.api.clientStallSeconds * 1000))
         self.logger = logger
+        self.usage = usage
+        self.safety = safety
     }
 
     /// Number of open session connections.
@@ -493,16 +503,24 @@ struct SessionConnection {
             case "measurements.pending":
                 let pending = try await hub.outbox.pendingMeasurements()
                 let items = pending.map {
-                    Wire.object([("binding", Wire.string($0.binding)), ("measurement", $0.body)])
+                    Wire.object([
+                        ("binding", Wire.string($0.binding)), ("bindingReason", Wire.string($0.reason)),
+                        ("measurement", $0.body),
+                    ])
                 }
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
             case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case "status", "usage":
+                return try await technicianCommand(name, params: params)
+            case _ where Self.artifactCommands.contains(name):
+                return try await artifactCommand(name, params: params)
             case "test.record" where hub.testCommands:
                 return try await testRecord(params)
             default:
+                if let data = try await performSafety(name, params: params) { return data }
                 throw WireError(
                     "unknown_command",
                     "unknown command \"\(name.prefix(64))\" (known: \(SessionProtocol.commands.joined(separator: ", ")))"

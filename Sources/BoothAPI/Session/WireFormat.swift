@@ -21,11 +21,13 @@ public enum SessionProtocol {
     public static let commands = [
         "session.start", "session.end", "session.current", "measurement.assign", "measurement.discard",
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
-        "camera.control", "device.forget",
+        "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
+        "status", "usage", "readiness", "measurement.manual",
     ]
 
     public static let eventTypes = [
         "measurement", "measurement.assigned", "measurement.discarded", "session.started", "session.ended",
+        "artifact", "artifact.assigned", "artifact.discarded", "readiness.report",
     ]
 }
 

@@ -95,7 +95,10 @@ public struct DecodedReading: Sendable, Hashable {
             receivedAtMicros: context.receivedAtMicros,
             origin: origin,
             method: .automatic,
-            raw: raw
+            raw: raw,
+            // A multi-user device's slot travels with the reading: the service layer decides from it whether
+            // the reading may go to the active session (UserSlotRule).
+            provenance: UserSlotRule.slot(of: self).map { MeasurementProvenance(userSlot: $0) }
         )
     }
 }

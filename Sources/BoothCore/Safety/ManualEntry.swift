@@ -110,7 +110,7 @@ public struct ManualEntry: Sendable, Hashable, Codable {
             let value = ObservedValue(code: value.code, number: number, unit: unit)
             let finding = PhysiologicalRanges.check(value)
             if finding.verdict == .impossible {
-                throw ManualEntryError(field: field, reason: finding.message)
+                throw ManualEntryError(field: field, reason: finding.message, impossibleValue: true)
             }
             if finding.verdict == .implausible { findings.append(finding) }
             observed.append(value)
@@ -166,10 +166,14 @@ public struct ManualEntryError: Error, Sendable, Hashable, CustomStringConvertib
     /// `operatorRef`, `kind`, `values` or the MDC reference id of the value, e.g. `MDC_TEMP_BODY`.
     public var field: String
     public var reason: String
+    /// True when the value was refused for being outside the possible range (the reason names the range);
+    /// false for a malformed entry (unknown code, unit, missing value...).
+    public var impossibleValue: Bool
 
-    public init(field: String, reason: String) {
+    public init(field: String, reason: String, impossibleValue: Bool = false) {
         self.field = field
         self.reason = reason
+        self.impossibleValue = impossibleValue
     }
 
     public var description: String { "\(field): \(reason)" }

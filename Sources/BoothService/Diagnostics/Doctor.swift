@@ -37,14 +37,14 @@ public struct Doctor: Sendable {
     }
 
     public func run() -> [DoctorCheck] {
-        [configuration(), gstreamer()] + mediaElements() + [bluetooth(), usb(), video(), sound()]
+        [configuration(), gstreamer()] + mediaElements() + [bluetooth(), usb(), video(), sound()] + setupChecks()
     }
 
-    private func path(_ relative: String) -> String {
+    func path(_ relative: String) -> String {
         root == "/" ? relative : root + relative
     }
 
-    private func entries(_ directory: String) -> [String] {
+    func entries(_ directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path(directory))) ?? []).sorted()
     }
 
@@ -97,18 +97,30 @@ public struct Doctor: Sendable {
     func bluetooth() -> DoctorCheck {
         let adapters = entries("/sys/class/bluetooth").filter { $0.hasPrefix("hci") && !$0.contains(":") }
         guard !adapters.isEmpty else {
+            // A booth whose inventory has Bluetooth devices cannot work without an adapter.
+            let expected = expectedBluetoothRoles
             return DoctorCheck(
                 name: "bluetooth adapter",
-                verdict: .warn,
-                detail: "no adapter in /sys/class/bluetooth",
+                verdict: expected.isEmpty ? .warn : .fail,
+                detail: "no adapter in /sys/class/bluetooth"
+                    + (expected.isEmpty ? "" : "; booth.inventory lists \(expected.joined(separator: ", "))"),
                 hint: "plug the USB Bluetooth dongle; check `rfkill list`; BLE devices are unavailable until then"
             )
         }
-        let blocked = entries("/sys/class/rfkill").contains { name in
-            let type = (try? String(contentsOfFile: path("/sys/class/rfkill/\(name)/type"), encoding: .utf8)) ?? ""
-            let soft = (try? String(contentsOfFile: path("/sys/class/rfkill/\(name)/soft"), encoding: .utf8)) ?? "0"
-            return type.hasPrefix("bluetooth") && soft.hasPrefix("1")
+        func rfkill(_ name: String, _ file: String) -> String {
+            (try? String(contentsOfFile: path("/sys/class/rfkill/\(name)/\(file)"), encoding: .utf8)) ?? ""
         }
+        let radios = entries("/sys/class/rfkill").filter { rfkill($0, "type").hasPrefix("bluetooth") }
+        if radios.contains(where: { rfkill($0, "hard").hasPrefix("1") }) {
+            return DoctorCheck(
+                name: "bluetooth adapter",
+                verdict: .fail,
+                detail:
+                    "\(adapters.joined(separator: ", ")) hard-blocked by rfkill (a hardware switch or the firmware)",
+                hint: "turn the wireless switch on, or enable Bluetooth in the firmware setup"
+            )
+        }
+        let blocked = radios.contains { rfkill($0, "soft").hasPrefix("1") }
         if blocked {
             return DoctorCheck(
                 name: "bluetooth adapter",

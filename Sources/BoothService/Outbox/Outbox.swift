@@ -8,7 +8,8 @@ import Synchronization
 public struct StoredEvent: Sendable, Hashable {
     /// Monotonic id (never reused, even after a purge): clients ack and dedupe on it.
     public var id: Int64
-    /// `measurement`, `measurement.assigned`, `measurement.discarded`, `session.started`, `session.ended`.
+    /// `measurement`, `measurement.assigned`, `measurement.discarded`, `session.started`, `session.ended`,
+    /// `readiness.report`.
     public var type: String
     public var sessionID: String?
     public var createdAtMicros: Int64
@@ -31,6 +32,18 @@ public struct PurgeReport: Sendable, Equatable {
     public var measurements: Int
     public var sessions: Int
     public var auditEntries: Int
+    /// Artifacts (snapshots, recordings, strips) removed with their files.
+    public var artifacts: Int = 0
+}
+
+/// Undelivered events of the outbox (see `Outbox.backlog()`).
+public struct OutboxBacklog: Sendable, Equatable, Codable {
+    /// Events after the highest acknowledged id.
+    public var depth: Int
+    /// When the oldest undelivered event was written (µs since the epoch), nil when there is none.
+    public var oldestUndeliveredMicros: Int64?
+    /// The highest event id some client acknowledged.
+    public var deliveredThrough: Int64
 }
 
 /// The durable outbox: every measurement and session change is committed to SQLite (WAL, synchronous=FULL)
@@ -42,10 +55,12 @@ public struct PurgeReport: Sendable, Equatable {
 public final class Outbox: MeasurementSink, Sendable {
     public static let fileName = "outbox.sqlite"
 
-    private let pool: DatabasePool?
-    private let logger: Logger
+    let pool: DatabasePool?
+    let logger: Logger
+    /// The state directory holding the database and the `artifacts/` folder.
+    public let directory: String
     private let projector: (any ObservationProjector)?
-    private let now: @Sendable () -> Int64
+    let now: @Sendable () -> Int64
     private let state: Mutex<State>
     private let recordQueue = Mutex(RecordQueue())
     /// Events buffered per subscriber before the subscriber is considered too slow (it then re-reads the outbox).
@@ -104,6 +119,7 @@ public final class Outbox: MeasurementSink, Sendable {
         }
         let outbox = Outbox(
             pool: pool,
+            directory: directory,
             storage: storage,
             logger: logger,
             projector: projector,
@@ -111,11 +127,13 @@ public final class Outbox: MeasurementSink, Sendable {
             now: now
         )
         outbox.loadState()
+        outbox.sweepArtifacts()
         return outbox
     }
 
     private init(
         pool: DatabasePool?,
+        directory: String,
         storage: StorageState,
         logger: Logger,
         projector: (any ObservationProjector)?,
@@ -123,6 +141,7 @@ public final class Outbox: MeasurementSink, Sendable {
         now: @escaping @Sendable () -> Int64
     ) {
         self.pool = pool
+        self.directory = directory
         self.logger = logger
         self.projector = projector
         self.subscriberBuffer = subscriberBuffer
@@ -211,6 +230,16 @@ public final class Outbox: MeasurementSink, Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-artifacts") { db in try Self.createArtifactTables(db) }
+        // Issue 11: why each reading has its binding (shown to the app), and who typed a manual entry.
+        migrator.registerMigration("v3-binding-reason") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE measurements ADD COLUMN binding_reason TEXT;
+                    ALTER TABLE audit ADD COLUMN operator_ref TEXT;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -270,7 +299,7 @@ public final class Outbox: MeasurementSink, Sendable {
         return stream
     }
 
-    private func writablePool() throws(OutboxError) -> DatabasePool {
+    func writablePool() throws(OutboxError) -> DatabasePool {
         guard let pool else {
             throw OutboxError(.storageUnavailable, storageState.reason ?? "the outbox database is not open")
         }
@@ -280,7 +309,7 @@ public final class Outbox: MeasurementSink, Sendable {
 
     /// Runs a write transaction; the events it returns are published to subscribers after the commit, in id
     /// order, from inside the database's serial writer (so concurrent writers cannot reorder them).
-    private func write<T: Sendable>(
+    func write<T: Sendable>(
         _ body: @escaping @Sendable (Database) throws -> (T, [StoredEvent])
     ) async throws(OutboxError) -> T {
         let pool = try writablePool()
@@ -335,7 +364,7 @@ public final class Outbox: MeasurementSink, Sendable {
 
     // MARK: events
 
-    private func appendEvent(
+    func appendEvent(
         _ db: Database,
         type: String,
         sessionID: String?,
@@ -422,7 +451,7 @@ public final class Outbox: MeasurementSink, Sendable {
         )
     }
 
-    private static func session(from row: Row) -> SessionInfo {
+    static func session(from row: Row) -> SessionInfo {
         SessionInfo(
             id: row["id"],
             contextRef: row["context_ref"],
@@ -440,12 +469,20 @@ public final class Outbox: MeasurementSink, Sendable {
     /// Records a measurement, binding it per `SessionRules`. Idempotent on the measurement id: a second call
     /// stores nothing and returns the binding chosen the first time.
     ///
+    /// - Parameters:
+    ///   - autoAssign: the safety layer's verdict; `.refused` keeps the reading out of the active session
+    ///     (another user's cuff slot), with the reason recorded.
+    ///   - auditReason: for a manual entry (method `.manual`), the operator's reason, written to the audit trail
+    ///     in the same transaction as the measurement.
+    ///
     /// Group commit: measurements recorded while a commit is in progress are written together in the next
     /// transaction (one fsync for all of them); each call still returns only after its own data is on disk.
     @discardableResult
     public func record(
         _ measurement: BoothCore.Measurement,
-        trustedTakenAtMicros: Int64?
+        trustedTakenAtMicros: Int64?,
+        autoAssign: AutoAssign = .allowed,
+        auditReason: String? = nil
     ) async throws(OutboxError) -> MeasurementBinding {
         let body: String
         do {
@@ -459,6 +496,8 @@ public final class Outbox: MeasurementSink, Sendable {
                 measurement: measurement,
                 body: body,
                 trustedTakenAtMicros: trustedTakenAtMicros,
+                autoAssign: autoAssign,
+                auditReason: auditReason,
                 continuation: continuation
             )
             let startFlush = recordQueue.withLock { queue in
@@ -478,6 +517,8 @@ public final class Outbox: MeasurementSink, Sendable {
         var measurement: BoothCore.Measurement
         var body: String
         var trustedTakenAtMicros: Int64?
+        var autoAssign: AutoAssign
+        var auditReason: String?
         var continuation: CheckedContinuation<RecordResult, Never>
     }
 
@@ -496,19 +537,13 @@ public final class Outbox: MeasurementSink, Sendable {
             }
             if batch.isEmpty { return }
             let projector = projector
-            let inputs = batch.map { ($0.measurement, $0.body, $0.trustedTakenAtMicros) }
+            let inputs = batch.map { $0 }
             do {
                 let bindings = try await write { db in
                     var bindings: [MeasurementBinding] = []
                     var events: [StoredEvent] = []
-                    for (measurement, body, trusted) in inputs {
-                        let (binding, event) = try self.insert(
-                            db,
-                            measurement,
-                            body: body,
-                            trustedTakenAtMicros: trusted,
-                            projector: projector
-                        )
+                    for item in inputs {
+                        let (binding, event) = try self.insert(db, item, projector: projector)
                         bindings.append(binding)
                         if let event { events.append(event) }
                     }
@@ -523,11 +558,11 @@ public final class Outbox: MeasurementSink, Sendable {
 
     private func insert(
         _ db: Database,
-        _ measurement: BoothCore.Measurement,
-        body: String,
-        trustedTakenAtMicros: Int64?,
+        _ item: PendingRecord,
         projector: (any ObservationProjector)?
     ) throws -> (MeasurementBinding, StoredEvent?) {
+        let measurement = item.measurement
+        let body = item.body
         if let existing = try String.fetchOne(
             db,
             sql: "SELECT binding FROM measurements WHERE id = ?",
@@ -541,25 +576,39 @@ public final class Outbox: MeasurementSink, Sendable {
             db,
             sql: "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
         )
-        let (binding, sessionID) = SessionRules.binding(
+        let decision = SessionRules.decide(
             for: measurement,
             active: activeRow.map(Self.session(from:)),
-            trustedTakenAtMicros: trustedTakenAtMicros
+            trustedTakenAtMicros: item.trustedTakenAtMicros,
+            autoAssign: item.autoAssign
         )
+        let (binding, sessionID) = (decision.binding, decision.sessionID)
         try db.execute(
             sql: """
-                INSERT INTO measurements (id, received_at, origin, binding, session_id, body, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO measurements
+                    (id, received_at, origin, binding, session_id, body, updated_at, binding_reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 measurement.id, measurement.receivedAtMicros, measurement.origin.rawValue, binding.rawValue,
-                sessionID, body, now(),
+                sessionID, body, now(), decision.reason.rawValue,
             ]
         )
+        if measurement.method == .manual {
+            try audit(
+                db,
+                action: "manual_entry",
+                measurementID: measurement.id,
+                sessionID: sessionID,
+                reason: item.auditReason,
+                operatorRef: measurement.provenance?.operatorRef
+            )
+        }
         let payload = Self.measurementPayload(
             body: body,
             binding: binding,
             sessionID: sessionID,
+            reason: decision.reason,
             fhir: Self.project(measurement, sessionID: sessionID, with: projector)
         )
         let event = try appendEvent(
@@ -597,10 +646,12 @@ public final class Outbox: MeasurementSink, Sendable {
         body: String,
         binding: MeasurementBinding,
         sessionID: String?,
+        reason: BindingReason? = nil,
         fhir: String?
     ) -> String {
-        var payload =
-            "{\"binding\":\"\(binding.rawValue)\",\"measurement\":\(body),\"sessionId\":\(jsonString(sessionID))"
+        var payload = "{\"binding\":\"\(binding.rawValue)\","
+        if let reason { payload += "\"bindingReason\":\"\(reason.rawValue)\"," }
+        payload += "\"measurement\":\(body),\"sessionId\":\(jsonString(sessionID))"
         if let fhir { payload += ",\"fhir\":\(fhir)" }
         return payload + "}"
     }
@@ -647,8 +698,11 @@ public final class Outbox: MeasurementSink, Sendable {
             }
             let at = self.now()
             try db.execute(
-                sql: "UPDATE measurements SET binding = 'session', session_id = ?, updated_at = ? WHERE id = ?",
-                arguments: [target, at, measurementID]
+                sql: """
+                    UPDATE measurements SET binding = 'session', session_id = ?, updated_at = ?, binding_reason = ?
+                    WHERE id = ?
+                    """,
+                arguments: [target, at, BindingReason.assignedExplicitly.rawValue, measurementID]
             )
             try self.audit(db, action: "assign", measurementID: measurementID, sessionID: target, reason: reason)
             let body: String = row["body"]
@@ -685,8 +739,8 @@ public final class Outbox: MeasurementSink, Sendable {
                 )
             }
             try db.execute(
-                sql: "UPDATE measurements SET binding = 'discarded', updated_at = ? WHERE id = ?",
-                arguments: [self.now(), measurementID]
+                sql: "UPDATE measurements SET binding = 'discarded', updated_at = ?, binding_reason = ? WHERE id = ?",
+                arguments: [self.now(), BindingReason.discardedExplicitly.rawValue, measurementID]
             )
             try self.audit(db, action: "discard", measurementID: measurementID, sessionID: nil, reason: reason)
             let payload =
@@ -703,34 +757,43 @@ public final class Outbox: MeasurementSink, Sendable {
         }
     }
 
-    private func audit(
+    func audit(
         _ db: Database,
         action: String,
         measurementID: String?,
         sessionID: String?,
-        reason: String?
+        reason: String?,
+        operatorRef: String? = nil
     )
         throws
     {
         try db.execute(
-            sql: "INSERT INTO audit (at, action, measurement_id, session_id, reason) VALUES (?, ?, ?, ?, ?)",
-            arguments: [now(), action, measurementID, sessionID, reason]
+            sql: """
+                INSERT INTO audit (at, action, measurement_id, session_id, reason, operator_ref)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [now(), action, measurementID, sessionID, reason, operatorRef]
         )
     }
 
-    /// Measurements waiting for a decision (unassigned and history), oldest first, as JSON texts with binding.
-    public func pendingMeasurements(limit: Int = 200) async throws(OutboxError) -> [(binding: String, body: String)] {
+    /// Measurements waiting for a decision (unassigned and history), oldest first, as JSON texts with binding
+    /// and the reason for it (nil for readings stored before reasons were recorded).
+    public func pendingMeasurements(
+        limit: Int = 200
+    ) async throws(OutboxError) -> [(binding: String, body: String, reason: String?)] {
         guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
         do {
             return try await pool.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT binding, body FROM measurements WHERE binding IN ('unassigned', 'history')
-                        ORDER BY received_at LIMIT ?
+                        SELECT binding, body, binding_reason FROM measurements
+                        WHERE binding IN ('unassigned', 'history') ORDER BY received_at LIMIT ?
                         """,
                     arguments: [limit]
-                ).map { (binding: $0["binding"] as String, body: $0["body"] as String) }
+                ).map {
+                    (binding: $0["binding"] as String, body: $0["body"] as String, reason: $0["binding_reason"])
+                }
             }
         } catch {
             throw OutboxError(.storageUnavailable, Self.describe(error))
@@ -754,6 +817,48 @@ public final class Outbox: MeasurementSink, Sendable {
             }
         } catch {
             throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
+    /// The binding of one measurement with the session and the reason, nil when unknown.
+    public func bindingDecision(ofMeasurement id: String) async throws(OutboxError) -> BindingDecision? {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        do {
+            return try await pool.read { db in
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT binding, session_id, binding_reason FROM measurements WHERE id = ?",
+                        arguments: [id]
+                    )
+                else { return nil }
+                return BindingDecision(
+                    binding: MeasurementBinding(rawValue: row["binding"]) ?? .unassigned,
+                    sessionID: row["session_id"],
+                    reason: BindingReason(rawValue: row["binding_reason"] ?? "") ?? .noActiveSession
+                )
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
+    /// Records that a readiness check ran (issue 11: the usage report counts them): one `readiness.report` event
+    /// carrying the report's JSON object, tied to the active session if any.
+    public func recordReadinessReport(json: String) async throws(OutboxError) -> StoredEvent {
+        try await write { db in
+            let session = try String.fetchOne(
+                db,
+                sql: "SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
+            )
+            let event = try self.appendEvent(
+                db,
+                type: "readiness.report",
+                sessionID: session,
+                measurementID: nil,
+                payload: json
+            )
+            return (event, [event])
         }
     }
 
@@ -876,6 +981,31 @@ public final class Outbox: MeasurementSink, Sendable {
         }
     }
 
+    /// Events no client has acknowledged yet (after the highest cursor, the one the purge uses): how many,
+    /// and when the oldest of them was written. For `/metrics` and `boothctl status`.
+    public func backlog() async throws(OutboxError) -> OutboxBacklog {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        let pendingMax = state.withLock { $0.pendingAcks.values.max() ?? 0 }
+        do {
+            return try await pool.read { db in
+                let stored = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
+                let delivered = max(stored, pendingMax)
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT count(*) AS depth, min(created_at) AS oldest FROM events WHERE id > ?",
+                    arguments: [delivered]
+                )
+                return OutboxBacklog(
+                    depth: row?["depth"] ?? 0,
+                    oldestUndeliveredMicros: row?["oldest"],
+                    deliveredThrough: delivered
+                )
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
     // MARK: retention
 
     /// Removes delivered data older than `retentionHours` and writes one `purge_log` row.
@@ -887,6 +1017,8 @@ public final class Outbox: MeasurementSink, Sendable {
         try await flushAcks()
         let at = now()
         let cutoff = at - Int64(retentionHours * 3_600_000_000)
+        // Artifact files go once their rows are gone (after the commit), so a failed purge loses nothing.
+        defer { sweepArtifacts() }
         return try await write { db in
             let delivered = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
             try db.execute(
@@ -903,6 +1035,7 @@ public final class Outbox: MeasurementSink, Sendable {
                 arguments: [delivered, cutoff]
             )
             let events = db.changesCount
+            let artifacts = try self.purgeArtifacts(db, cutoff: cutoff, delivered: delivered)
             try db.execute(
                 sql: """
                     DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?
@@ -919,14 +1052,15 @@ public final class Outbox: MeasurementSink, Sendable {
                 events: events,
                 measurements: measurements,
                 sessions: sessions,
-                auditEntries: auditEntries
+                auditEntries: auditEntries,
+                artifacts: artifacts
             )
             try db.execute(
                 sql: """
-                    INSERT INTO purge_log (at, cutoff, events, measurements, sessions, audit_entries)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO purge_log (at, cutoff, events, measurements, sessions, audit_entries, artifacts)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [at, cutoff, events, measurements, sessions, auditEntries]
+                arguments: [at, cutoff, events, measurements, sessions, auditEntries, artifacts]
             )
             return (report, [])
         }
@@ -944,9 +1078,41 @@ public final class Outbox: MeasurementSink, Sendable {
                             events: $0["events"],
                             measurements: $0["measurements"],
                             sessions: $0["sessions"],
-                            auditEntries: $0["audit_entries"]
+                            auditEntries: $0["audit_entries"],
+                            artifacts: $0["artifacts"]
                         )
                     }
+            }
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
+    /// One row of the audit trail.
+    public struct AuditEntry: Sendable, Hashable {
+        public var atMicros: Int64
+        public var action: String
+        public var measurementID: String?
+        public var sessionID: String?
+        public var reason: String?
+        public var operatorRef: String?
+    }
+
+    /// The full audit trail (with reasons and operator references), oldest first.
+    public func auditEntries() async throws(OutboxError) -> [AuditEntry] {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
+                    AuditEntry(
+                        atMicros: $0["at"],
+                        action: $0["action"],
+                        measurementID: $0["measurement_id"],
+                        sessionID: $0["session_id"],
+                        reason: $0["reason"],
+                        operatorRef: $0["operator_ref"]
+                    )
+                }
             }
         } catch {
             throw OutboxError(.storageUnavailable, Self.describe(error))

@@ -11,6 +11,7 @@ public struct OutboxError: Error, Sendable, Equatable, CustomStringConvertible {
         case noActiveSession = "no_active_session"
         case unknownSession = "unknown_session"
         case unknownMeasurement = "unknown_measurement"
+        case unknownArtifact = "unknown_artifact"
         /// The measurement is already bound to a session or discarded.
         case alreadyBound = "already_bound"
         case invalidArgument = "invalid_argument"

@@ -72,6 +72,16 @@ public struct ReadinessResult: Sendable, Hashable, Codable {
     public var detail: String
     /// What to do, in plain words; nil when ready.
     public var action: String?
+    /// What was measured on the device chosen for the role (nil when not known or no device was found).
+    public var deviceState: String?
+    public var batteryPercent: Int?
+    /// Whether the camera delivered a picture when probed (cameras only).
+    public var framesDelivered: Bool?
+    /// Whether the stethoscope had signal when probed.
+    public var stethoscopeSignal: Bool?
+    /// Device clock minus boothd's clock at the last connection, and whether it is trusted.
+    public var clockOffsetMicros: Int64?
+    public var clockTrust: ClockTrust?
 
     public init(
         role: DeviceRole,
@@ -217,7 +227,7 @@ public enum Readiness {
         )
             -> ReadinessResult
         {
-            ReadinessResult(
+            var result = ReadinessResult(
                 role: item.role,
                 expectedModel: item.model,
                 deviceID: device?.id,
@@ -225,6 +235,15 @@ public enum Readiness {
                 detail: detail,
                 action: action
             )
+            if let device {
+                result.deviceState = device.state.name
+                result.batteryPercent = device.batteryPercent
+                result.framesDelivered = isCamera(item.role) ? observations.framesDelivered[device.id] : nil
+                result.stethoscopeSignal = observations.stethoscopeSignal[device.id]
+                result.clockOffsetMicros = observations.clocks[device.id]?.offsetMicros
+                result.clockTrust = observations.clocks[device.id]?.trust
+            }
+            return result
         }
         let present = devices.filter { $0.state != .gone }
         let matching = present.filter { device in

@@ -69,19 +69,34 @@ public final class SafeRecorder: MeasurementSink, Sendable {
         return (annotated, measurement.method == .manual ? nil : assessment.trustedTakenAtMicros)
     }
 
+    /// The supervisor's path: the user slot is the one the decoder recorded in the measurement's provenance.
     public func record(_ measurement: BoothCore.Measurement) async throws {
         _ = try await record(measurement, decoderVersion: nil, userSlot: nil)
     }
 
+    /// Whether a reading may be bound to the active session automatically: a multi-user device's reading from a
+    /// slot the inventory does not give the booth (or the "unknown user" slot) may not.
+    public func autoAssign(userSlot: Int?) -> AutoAssign {
+        UserSlotRule.mayAutoAssign(slot: userSlot, boothSlot: inventory.cuffUserSlot)
+            ? .allowed : .refused(.otherUserSlot)
+    }
+
     /// Records a decoded measurement under the safety rules; returns where it was bound.
+    ///
+    /// - Parameter userSlot: the multi-user device's slot; nil to use the one in the measurement's provenance.
     @discardableResult
     public func record(
         _ measurement: BoothCore.Measurement,
         decoderVersion: String?,
         userSlot: Int?
     ) async throws(OutboxError) -> MeasurementBinding {
-        let (prepared, trusted) = prepare(measurement, decoderVersion: decoderVersion, userSlot: userSlot)
-        return try await outbox.record(prepared, trustedTakenAtMicros: trusted)
+        let slot = userSlot ?? measurement.provenance?.userSlot
+        let (prepared, trusted) = prepare(measurement, decoderVersion: decoderVersion, userSlot: slot)
+        return try await outbox.record(
+            prepared,
+            trustedTakenAtMicros: trusted,
+            autoAssign: measurement.method == .manual ? .allowed : autoAssign(userSlot: slot)
+        )
     }
 
     /// Degraded mode: validates a typed value (ranges, units) and records it. Throws `ManualEntryError` for a
@@ -92,7 +107,7 @@ public final class SafeRecorder: MeasurementSink, Sendable {
         enteredAtMicros: Int64
     ) async throws -> (BoothCore.Measurement, MeasurementBinding) {
         let measurement = try entry.measurement(id: id, enteredAtMicros: enteredAtMicros)
-        let binding = try await outbox.record(measurement, trustedTakenAtMicros: nil)
+        let binding = try await outbox.record(measurement, trustedTakenAtMicros: nil, auditReason: entry.reason)
         return (measurement, binding)
     }
 }

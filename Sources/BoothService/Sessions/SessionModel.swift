@@ -31,6 +31,48 @@ public struct SessionInfo: Sendable, Hashable, Codable {
     public var isActive: Bool { endedAtMicros == nil }
 }
 
+/// Why a measurement has its binding, recorded with it and shown to the app (history vs unassigned, and why).
+public enum BindingReason: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Taken during the active session (live: received during it; stored: trusted device time inside it).
+    case takenDuringSession
+    /// A live reading that arrived while no session was open.
+    case noActiveSession
+    /// A live reading received before the active session started.
+    case receivedBeforeSession
+    /// A stored record whose trusted device time predates the session.
+    case storedBeforeSession
+    /// A stored record whose device time is missing or cannot be trusted (clock unset or far off).
+    case storedTimeUntrusted
+    /// A stored record fetched while no session was open.
+    case storedWithoutSession
+    /// A multi-user device's user slot that the inventory does not give the booth: never auto-assigned.
+    case otherUserSlot
+    /// Assigned by an explicit command (audited).
+    case assignedExplicitly
+    /// Discarded by an explicit command (audited).
+    case discardedExplicitly
+}
+
+/// Whether the safety layer lets the outbox bind a reading to the active session automatically.
+public enum AutoAssign: Sendable, Hashable {
+    case allowed
+    /// Never bound automatically: the reading waits (unassigned, or history for a stored record) with `reason`.
+    case refused(BindingReason)
+}
+
+/// Where a reading goes and why.
+public struct BindingDecision: Sendable, Hashable {
+    public var binding: MeasurementBinding
+    public var sessionID: String?
+    public var reason: BindingReason
+
+    public init(binding: MeasurementBinding, sessionID: String?, reason: BindingReason) {
+        self.binding = binding
+        self.sessionID = sessionID
+        self.reason = reason
+    }
+}
+
 /// The rules that decide, at arrival, which session a reading belongs to (issue 11, "session binding").
 ///
 /// - A reading goes to the active session only if it was *taken* during it.
@@ -39,6 +81,7 @@ public struct SessionInfo: Sendable, Hashable, Codable {
 ///   are unset: it binds to the session only when the caller supplies a trusted time of measurement inside
 ///   the session; otherwise it is history, never auto-assigned.
 /// - With no active session a live reading is unassigned.
+/// - A reading the safety layer refuses to auto-assign (another user's cuff slot) is never bound automatically.
 public enum SessionRules {
     /// - Parameters:
     ///   - measurement: the reading as decoded.
@@ -50,17 +93,42 @@ public enum SessionRules {
         active: SessionInfo?,
         trustedTakenAtMicros: Int64? = nil
     ) -> (binding: MeasurementBinding, sessionID: String?) {
+        let decision = decide(for: measurement, active: active, trustedTakenAtMicros: trustedTakenAtMicros)
+        return (decision.binding, decision.sessionID)
+    }
+
+    /// The binding and its reason. `autoAssign` is the safety layer's verdict (user slot): when refused, the
+    /// reading is unassigned (live) or history (stored) whatever the session and times say.
+    public static func decide(
+        for measurement: Measurement,
+        active: SessionInfo?,
+        trustedTakenAtMicros: Int64? = nil,
+        autoAssign: AutoAssign = .allowed
+    ) -> BindingDecision {
+        let waiting: MeasurementBinding = measurement.origin == .stored ? .history : .unassigned
+        if case .refused(let reason) = autoAssign {
+            return BindingDecision(binding: waiting, sessionID: nil, reason: reason)
+        }
         switch measurement.origin {
         case .stored:
-            if let active, let taken = trustedTakenAtMicros, taken >= active.startedAtMicros {
-                return (.session, active.id)
+            guard let active else {
+                return BindingDecision(binding: .history, sessionID: nil, reason: .storedWithoutSession)
             }
-            return (.history, nil)
+            guard let taken = trustedTakenAtMicros else {
+                return BindingDecision(binding: .history, sessionID: nil, reason: .storedTimeUntrusted)
+            }
+            if taken >= active.startedAtMicros {
+                return BindingDecision(binding: .session, sessionID: active.id, reason: .takenDuringSession)
+            }
+            return BindingDecision(binding: .history, sessionID: nil, reason: .storedBeforeSession)
         case .live:
-            if let active, measurement.receivedAtMicros >= active.startedAtMicros {
-                return (.session, active.id)
+            guard let active else {
+                return BindingDecision(binding: .unassigned, sessionID: nil, reason: .noActiveSession)
             }
-            return (.unassigned, nil)
+            if measurement.receivedAtMicros >= active.startedAtMicros {
+                return BindingDecision(binding: .session, sessionID: active.id, reason: .takenDuringSession)
+            }
+            return BindingDecision(binding: .unassigned, sessionID: nil, reason: .receivedBeforeSession)
         }
     }
 }
