@@ -151,24 +151,30 @@ struct SessionConnection {
 
     /// The only task that writes to the socket.
     ///
-    /// It keeps at most `socketBacklog` bytes waiting in the channel, far below the channel's high-water mark
-    /// (raised at the start), so the channel stays writable even when the client does not read. That matters
-    /// because the WebSocket library answers a client's ping from the reading side: were the channel unwritable,
-    /// the pong write would wait, and with it the reading of that client's commands.
+    /// It keeps about `socketBacklog` bytes at most waiting in the channel (checked every `checkEvery` bytes
+    /// written: asking costs an event-loop hop), far below the channel's high-water mark (raised at the start),
+    /// so the channel stays writable even when the client does not read. That matters because the WebSocket
+    /// library answers a client's ping from the reading side: were the channel unwritable, the pong write would
+    /// wait, and with it the reading of that client's commands.
     private func writeLoop() async {
         if let channel {
             try? await channel.setOption(
                 ChannelOptions.writeBufferWaterMark,
-                value: .init(low: Self.socketBacklog * 8, high: Self.socketBacklog * 16)
+                value: .init(low: Self.socketBacklog * 32, high: Self.socketBacklog * 64)
             ).get()
         }
+        var unchecked = 0
         while let frame = await queue.next() {
             do {
                 switch frame {
                 case .text(let text): try await outbound.write(.text(text))
                 case .close(let code, let reason): try await outbound.close(.init(codeNumber: code), reason: reason)
                 }
-                try await waitForSocketRoom()
+                unchecked += frame.bytes
+                if unchecked >= Self.checkEvery {
+                    unchecked = 0
+                    try await waitForSocketRoom()
+                }
             } catch {
                 queue.fail()
                 return
@@ -181,6 +187,7 @@ struct SessionConnection {
 
     /// Bytes of frames allowed to wait in the channel for the client to read them.
     static let socketBacklog = 64 * 1024
+    static let checkEvery = 16 * 1024
 
     /// Waits (polling, backing off to 50 ms) until the channel holds less than `socketBacklog` bytes.
     private func waitForSocketRoom() async throws {
