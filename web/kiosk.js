@@ -144,6 +144,10 @@ function connect() {
       case "event": handleEvent(message); break;
       case "error": status(`error: ${message.code}: ${message.message}`, false); break;
       case "resync": status("catching up…", true); break;
+      case "storage":
+        status(message.storage.state === "ok" ? "connected (storage ok)"
+          : `storage ${message.storage.state}: ${message.storage.reason}`, message.storage.state === "ok");
+        break;
     }
   };
   socket.onclose = (event) => {
