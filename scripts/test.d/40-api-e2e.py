@@ -537,15 +537,24 @@ async def test_overflow_and_stall(state_dir):
             with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/healthz", timeout=2) as r:
                 dropped = json.loads(r.read())["clients"] == 1
         assert dropped, "the stalled client was not disconnected"
+        cut_off = time.time() - started
         assert open(daemon.log.name).read().count("session client closed: not reading") >= 1
         stuck.close()
         pong = await command(other, "alive", "session.current")
         assert pong["type"] == "result"
         await other.close()
+        # SIGTERM with a client that reads nothing: boothd still stops promptly and cleanly.
+        RawClient(daemon, "at-shutdown")
+        stopping = time.time()
+        daemon.process.terminate()
+        daemon.process.wait(timeout=20)
+        shutdown = time.time() - stopping
+        assert daemon.process.returncode == 0 and shutdown < 10, (daemon.process.returncode, shutdown)
     finally:
         daemon.stop()
     ok(f"overflow/stall: unread replies over 64 KiB closed ({close_code or 'socket closed'}), "
-       f"a stalled client cut off after {time.time() - started:.1f}s, bystander unaffected")
+       f"a stalled client cut off after {cut_off:.1f}s, bystander unaffected; SIGTERM with a "
+       f"non-reading client stopped in {shutdown:.1f}s")
 
 
 async def test_device_commands(state_dir):

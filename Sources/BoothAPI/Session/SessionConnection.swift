@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import Synchronization
 
 /// What every connection shares: storage, devices, auth and limits.
@@ -127,6 +128,20 @@ struct SessionConnection {
         }
         defer { hub.release() }
         let flags = Flags()
+        // boothd stopping: say so, and close outright 2 s later a client that does not answer (one that does not
+        // read would otherwise hold the shutdown forever).
+        await withGracefulShutdownHandler {
+            await serve(flags: flags)
+        } onGracefulShutdown: { [queue, channel] in
+            queue.push(.close(code: SessionProtocol.CloseCode.goingAway, reason: "boothd is shutting down"))
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                channel?.close(promise: nil)
+            }
+        }
+    }
+
+    private func serve(flags: Flags) async {
         await withTaskGroup(of: Void.self) { io in
             io.addTask { await writeLoop() }
             io.addTask { await watchStalls() }

@@ -15,6 +15,8 @@ public enum SessionProtocol {
         /// The client let more than `api.client_queue_bytes` of replies pile up unread.
         public static let notReading = 4429
         public static let flood = 1008
+        /// boothd is stopping.
+        public static let goingAway = 1001
         public static let tooManyClients = 1013
     }
 
