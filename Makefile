@@ -1,5 +1,5 @@
 SHELL := /bin/bash
-.PHONY: run test build install clean
+.PHONY: run test build install clean bench bench-fast faults soak
 
 # Installs what is missing, builds, and starts boothd on the simulator (Ctrl-C stops it).
 run:
@@ -18,6 +18,21 @@ install:
 
 build:
 	swift build
+
+# Every benchmark, one JSON file per run under .build/bench-results/ (compare: scripts/bench/all.sh compare latest previous).
+bench:
+	scripts/bench/all.sh
+
+bench-fast:
+	scripts/bench/all.sh --fast
+
+# The fast fault suite plus the in-process Swift fault tests; docs/reliability.md lists the rest.
+faults:
+	scripts/faults/all.sh --swift
+
+# A compressed 24 h booth day on the simulator (MINUTES=10 by default).
+soak:
+	scripts/soak/run.sh --minutes $${MINUTES:-10}
 
 clean:
 	rm -rf .build

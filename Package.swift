@@ -67,13 +67,23 @@ let package = Package(
             providers: [.apt(["libusb-1.0-0-dev"])]
         ),
         .systemLibrary(
+            name: "CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .systemLibrary(
             name: "CCairo",
             pkgConfig: "cairo cairo-pdf cairo-png",
             providers: [.apt(["libcairo2-dev"])]
         ),
+        .systemLibrary(
+            name: "CGstWebRTC",
+            pkgConfig: "gstreamer-webrtc-1.0 gstreamer-sdp-1.0 nice",
+            providers: [.apt(["libgstreamer-plugins-bad1.0-dev", "libnice-dev"])]
+        ),
         .target(
             name: "CBoothShim",
-            dependencies: ["CGStreamer", "CV4L2"],
+            dependencies: ["CGStreamer", "CV4L2", "CGstWebRTC"],
             cSettings: strictC
         ),
 
@@ -90,6 +100,11 @@ let package = Package(
         .target(
             name: "BoothV4L2",
             dependencies: ["BoothCore", "CV4L2", "CBoothShim"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "BoothUdev",
+            dependencies: ["BoothCore", "CUdev"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -133,7 +148,7 @@ let package = Package(
         .target(
             name: "BoothAPI",
             dependencies: [
-                "BoothCore", "BoothService",
+                "BoothCore", "BoothService", "BoothMedia",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,7 +162,8 @@ let package = Package(
         .executableTarget(
             name: "boothd",
             dependencies: [
-                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles",
+                "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUdev",
+                "BoothV4L2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,7 +177,7 @@ let package = Package(
             name: "boothctl",
             dependencies: [
                 "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUSB",
-                "BoothRender",
+                "BoothRender", "BoothV4L2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -209,12 +225,17 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothProfilesTests",
-            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML"],
+            dependencies: ["BoothProfiles", "BoothCore", "BoothYAML", "BoothTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "BoothUSBTests",
             dependencies: ["BoothUSB", "BoothCore", "CLibUSB"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "BoothUdevTests",
+            dependencies: ["BoothUdev", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

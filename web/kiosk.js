@@ -133,6 +133,8 @@ function connect() {
       case "welcome":
         status(`connected (storage ${message.storage.state})`, message.storage.state === "ok");
         setSession(message.session);
+        // #live=1 starts the live stream on connection (kiosk mode, end-to-end test).
+        if (params.get("live") === "1") startLive();
         break;
       case "devices":
         devices.clear();
@@ -148,6 +150,8 @@ function connect() {
         status(message.storage.state === "ok" ? "connected (storage ok)"
           : `storage ${message.storage.state}: ${message.storage.reason}`, message.storage.state === "ok");
         break;
+      default:
+        if (message.type.startsWith("webrtc.")) window.boothLive.handle(message);
     }
   };
   socket.onclose = (event) => {
@@ -170,3 +174,14 @@ connect();
 
 // The camera's MJPEG preview; the token goes in the query because an <img> cannot send headers.
 if (token) document.getElementById("camera").src = "/camera/preview.mjpg?token=" + encodeURIComponent(token);
+
+// Live WebRTC video (and the stethoscope's audio) next to the MJPEG preview.
+function startLive() {
+  // #audio=0 / #video=0 leave a track out (default: everything boothd has).
+  const tracks = {};
+  if (params.get("audio") === "0") tracks.audio = false;
+  if (params.get("video") === "0") tracks.video = false;
+  window.boothLive.start((message) => socket.send(JSON.stringify(message)), tracks);
+}
+document.getElementById("live-start").onclick = startLive;
+document.getElementById("live-stop").onclick = () => window.boothLive.stop();

@@ -22,6 +22,9 @@ public actor BLEDeviceSession {
     private var inbox: AsyncStream<ReconnectMachine.Event>.Continuation?
     private var tasks: [Task<Void, Never>] = []
     private var lastError = ""
+    /// Consecutive connects that failed with an I/O error; at `ioErrorsBeforeReset` the adapter is power-cycled.
+    private var ioErrors = 0
+    static let ioErrorsBeforeReset = 3
 
     public init(central: BlueZCentral, adapter: String, address: String, policy: ReconnectPolicy = ReconnectPolicy()) {
         self.central = central
@@ -101,7 +104,7 @@ public actor BLEDeviceSession {
                 do {
                     _ = try await central.adapter(preferred: adapter)
                     try await central.connect(device: path, timeout: timeout)
-                    await self?.feed(.connectSucceeded)
+                    await self?.succeeded()
                 } catch {
                     await self?.failed(String(describing: error))
                 }
@@ -139,8 +142,21 @@ public actor BLEDeviceSession {
         handle(.scanFailed)
     }
 
+    private func succeeded() {
+        ioErrors = 0
+        feed(.connectSucceeded)
+    }
+
     private func failed(_ reason: String) {
         lastError = reason
+        ioErrors = reason.contains("Input/output error") ? ioErrors + 1 : 0
+        if ioErrors >= Self.ioErrorsBeforeReset {
+            ioErrors = 0
+            output?.yield(.waiting("power-cycling \(adapter) after \(Self.ioErrorsBeforeReset) I/O errors in a row"))
+            let central = central
+            let adapter = adapter
+            Task { try? await central.powerCycle(adapter: adapter) }
+        }
         handle(.connectFailed)
     }
 }

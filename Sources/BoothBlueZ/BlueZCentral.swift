@@ -141,10 +141,9 @@ public final class BlueZCentral: Sendable {
         do {
             try await setProperty(adapter.path, BlueZName.adapter, "Powered", .boolean(true))
         } catch {
-            if error.isBlueZError(".Blocked") || error.isBlueZError(".Busy") {
-                throw BlueZError.adapterBlocked(adapter.name)
-            }
-            throw error
+            if error.isBlueZError(".Blocked") { throw BlueZError.adapterBlocked(adapter.name) }
+            // Busy: bluetoothd is powering the adapter itself (right after it started): wait for that below.
+            if !error.isBlueZError(".Busy") { throw error }
         }
         let path = adapter.path
         try await wait(for: "powering \(adapter.name) on", timeout: 10, failure: .adapterOff(adapter.name)) {
@@ -154,6 +153,19 @@ public final class BlueZCentral: Sendable {
             return tree.adapters().first { $0.path == path }?.powered == true ? true : nil
         }
         return objects.adapters().first { $0.path == path } ?? adapter
+    }
+
+    /// Powers the adapter off and on again, resetting the controller's connection state: the recovery when every
+    /// LE connect fails with an I/O error after bluetoothd restarted (the kernel refuses the ATT socket with
+    /// ENOMEM; seen with emulated controllers, and what a user does by toggling Bluetooth).
+    public func powerCycle(adapter name: String) async throws {
+        let path = "/org/bluez/\(name)"
+        try await setProperty(path, BlueZName.adapter, "Powered", .boolean(false))
+        try await wait(for: "powering \(name) off", timeout: 10) { tree, running in
+            guard running else { return false }
+            return tree.adapters().first { $0.path == path }?.powered == false ? true : nil
+        }
+        _ = try await adapter(preferred: name)
     }
 
     // MARK: discovery
@@ -222,6 +234,18 @@ public final class BlueZCentral: Sendable {
                 _ = try? await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 5)
                 throw error
             }
+        }
+        // ServicesResolved can be seen before the InterfacesAdded of the GATT objects (right after a bluetoothd
+        // restart, with its attribute cache): a link handed out then finds no characteristic at all. Wait for
+        // them; a device with none is a failed connection and is retried.
+        do {
+            try await wait(for: "GATT objects of \(address)", timeout: 5) { tree, running in
+                guard running, tree.device(path)?.connected == true else { return false }
+                return tree.characteristics(device: path).isEmpty ? nil : true
+            }
+        } catch {
+            _ = try? await bus.call(BlueZName.service, path, BlueZName.device, "Disconnect", timeout: 5)
+            throw error
         }
         state.withLock { $0.counters[BlueZCentral.deviceID(path), default: BLEUsageCounters()].connects += 1 }
     }

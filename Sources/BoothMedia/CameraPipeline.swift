@@ -22,6 +22,7 @@ public actor CameraPipeline {
     private var wantRunning = false
     private var budgetKbps: Int
     private var recovery: Task<Void, Never>?
+    private var pictureAdjustments: [PictureAdjustment: Double] = [:]
     /// The ladder rung the live stream currently uses.
     public private(set) var rung: VideoRung
 
@@ -112,6 +113,13 @@ public actor CameraPipeline {
         )
     }
 
+    /// Sets a picture adjustment of the simulated camera (kept across restarts); a V4L2 camera adjusts in the
+    /// device instead (its controls), so this does nothing there.
+    public func setPictureAdjustment(_ adjustment: PictureAdjustment, _ value: Double) {
+        pictureAdjustments[adjustment] = value
+        running?.graph.setPictureAdjustment(adjustment, value)
+    }
+
     /// Adapts the live stream to the available bandwidth (kbit/s, configured or measured by the transport);
     /// `nil` returns to the configured maximum. The budget never exceeds `maximumBitrateKbps`.
     public func setAvailableBandwidth(kbps: Int?) throws(CameraError) {
@@ -130,6 +138,11 @@ public actor CameraPipeline {
             rung = next
             eventBroadcaster.yield(.rungChanged(next))
         }
+    }
+
+    /// Asks the live encoder for a keyframe now: a WebRTC receiver that just connected cannot decode before one.
+    public func requestKeyframe() {
+        running?.graph.requestKeyframe()
     }
 
     /// The encoder's current target (kbit/s).
@@ -165,6 +178,7 @@ public actor CameraPipeline {
             throw .notRunning
         }
         self.running = running
+        for (adjustment, value) in pictureAdjustments { running.graph.setPictureAdjustment(adjustment, value) }
         spawnThreads(running)
         logger.info(
             "camera pipeline playing",

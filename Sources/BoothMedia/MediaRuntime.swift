@@ -44,6 +44,8 @@ public enum MediaRuntime {
         ("h264parse", "gstreamer1.0-plugins-bad"),
         ("rtph264pay", "gstreamer1.0-plugins-good"),
         ("webrtcbin", "gstreamer1.0-plugins-bad"),
+        ("nicesrc", "gstreamer1.0-nice"),
+        ("rtpopuspay", "gstreamer1.0-plugins-good"),
         ("alsasrc", "gstreamer1.0-alsa"),
         ("opusenc", "gstreamer1.0-plugins-base"),
         ("flacenc", "gstreamer1.0-plugins-good"),

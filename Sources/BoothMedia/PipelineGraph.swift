@@ -99,7 +99,8 @@ final class PipelineGraph: @unchecked Sendable {
                 setArg(source, "pattern", pattern.rawValue)
                 let caps = try add("capsfilter", "source-caps")
                 try setCaps(caps, "caps", rawCaps(mode))
-                chain = [source, caps]
+                // The simulator's picture controls (brightness, contrast, saturation) act here.
+                chain = [source, caps, try add("videobalance", PictureAdjustment.elementName)]
             case .v4l2(let device, let format, _):
                 let source = try add("v4l2src", "source")
                 booth_g_object_set_string(source, "device", device)
@@ -148,8 +149,13 @@ final class PipelineGraph: @unchecked Sendable {
                 "key-int-max",
                 guint(rung.mode.framesPerSecond * configuration.ladder.keyframeIntervalSeconds)
             )
+            // Constrained baseline: the profile every WebRTC receiver (browsers included) decodes.
             let h264Caps = try add("capsfilter", "live-h264-caps")
-            try setCaps(h264Caps, "caps", "video/x-h264,stream-format=byte-stream,alignment=au")
+            try setCaps(
+                h264Caps,
+                "caps",
+                "video/x-h264,stream-format=byte-stream,alignment=au,profile=constrained-baseline"
+            )
             let liveSink = try add("appsink", "live-sink")
             Self.configureAppSink(liveSink, maxBuffers: 60, drop: true)
             try link([tee, liveQueue, liveScale, liveRate, liveCaps, encoder, h264Caps, liveSink])

@@ -21,6 +21,7 @@ struct Boothctl: AsyncParsableCommand {
             ProfilesCommand.self,
             ECGCommand.self,
             StethoscopeCommand.self,
+            CameraCommand.self,
             TokenCommand.self,
             ScanCommand.self,
             PairCommand.self,

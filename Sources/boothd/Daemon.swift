@@ -68,8 +68,11 @@ struct Daemon {
             logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
             throw ExitCode(73)  // EX_CANTCREAT
         }
-        // Device commands go to whichever module registered them (supervisor here; camera, snapshots elsewhere).
+        // Device commands go to the modules registered for them: media (cameras, stethoscopes) here, the device
+        // supervisor below; a command for a device one module does not know is tried on the next.
+        let media = MediaWiring.commands(config: config, outbox: outbox, devices: devices)
         let deviceCommands = DeviceCommandRouter()
+        deviceCommands.register(Array(MediaDeviceCommands.commandNames), to: media)
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
@@ -86,10 +89,18 @@ struct Daemon {
         let camera: CameraPipeline? =
             simulate && config.simulator.camera
             ? SimulatedCamera.make(
-                pattern: .ball,
+                pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
+        let liveMedia: LiveMedia
+        do {
+            liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
+            hub.liveMedia.attach(liveMedia)
+        } catch {
+            FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         var preview: (@Sendable () -> AsyncStream<[UInt8]>)?
         if let camera {
             preview = { Self.jpegs(of: camera) }
@@ -116,6 +127,7 @@ struct Daemon {
             } catch {
                 logger.error("sd_notify READY failed", metadata: ["error": "\(error)"])
             }
+            Self.releaseStartupPages(logger: logger)
         }
         // Firmware profiles: /usr/share then /etc overrides. Errors stop boothd like a bad configuration does.
         let profiles: ProfileLibrary
@@ -132,6 +144,9 @@ struct Daemon {
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
+            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+                await liveMedia.setCamera($0)
+            },
             UsageAggregator(
                 statistics: usage,
                 outbox: outbox,
@@ -153,7 +168,14 @@ struct Daemon {
             if let camera {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }
+            await MediaWiring.registerSimulated(camera: camera, with: media)
         }
+        deviceServices += BLEDeviceService.services(
+            config: config,
+            profiles: profiles,
+            sink: recorder,
+            registry: devices
+        )
         deviceServices.append(
             MetricsSampler(
                 outbox: outbox,
@@ -196,12 +218,22 @@ struct Daemon {
         switch mode {
         case .on: return true
         case .off: return false
-        case .auto:
-            let adapters = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/bluetooth")) ?? []
-            let cameras = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).filter {
-                $0.hasPrefix("video")
-            }
-            return adapters.isEmpty && cameras.isEmpty
+        case .auto: return !DeviceTransports.probe().hasDeviceHardware
+        }
+    }
+
+    /// Once every service has started, drops the executable's startup-only code pages (docs/reliability.md).
+    static func releaseStartupPages(logger: Logger) {
+        Task {
+            try? await Task.sleep(for: .seconds(5))
+            let report = StartupPages.release()
+            logger.info(
+                "startup code pages released",
+                metadata: [
+                    "rss_before_kib": "\(report.residentBefore / 1024)",
+                    "rss_after_kib": "\(report.residentAfter / 1024)",
+                ]
+            )
         }
     }
 

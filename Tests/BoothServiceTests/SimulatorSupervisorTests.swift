@@ -103,3 +103,37 @@ struct SimulatorSupervisorTests {
         }
     }
 }
+
+/// Devices found later (BLE) are supervised one by one and wait to be reachable without showing "connecting".
+@Suite(.timeLimit(.minutes(1)))
+struct DynamicDeviceSupervisionTests {
+    @Test func waitingDeviceKeepsItsStateUntilReachable() async throws {
+        let sink = RecordingSink()
+        let registry = DeviceRegistry()
+        let supervisor = DeviceSupervisor(
+            devices: [],
+            sink: sink,
+            registry: registry,
+            logger: Logger(label: "test.supervisor"),
+            backoff: ReconnectBackoff(initial: .milliseconds(10), jitter: 0)
+        )
+        let simulated = try #require(Simulator.devices(interval: .milliseconds(20)).first)
+        let (gate, opener) = AsyncStream<Void>.makeStream()
+        var device = simulated
+        device.waitUntilReachable = {
+            for await _ in gate { return }
+            throw CancellationError()
+        }
+        let task = Task { [device] in await supervisor.supervise(device) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await registry.status(id: device.identity.id)?.state == .discovered)
+        #expect(sink.stored.isEmpty)
+        opener.yield()
+        let deadline = ContinuousClock.now + .seconds(20)
+        while sink.stored.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(sink.stored.first?.kind == .oxygenSaturation)
+        #expect(await registry.status(id: device.identity.id)?.state == .ready)
+        task.cancel()
+        await task.value
+    }
+}

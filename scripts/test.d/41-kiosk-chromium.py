@@ -118,6 +118,7 @@ def simulator():
                 "systolic from the simulator": 'data-code="150021"' in dom,
                 "temperature from the simulator": 'data-code="150364"' in dom,
                 "camera preview wired": "/camera/preview.mjpg?token=" in dom,
+                "live WebRTC video element": 'id="live"' in dom and "live-status" in dom,
             })
         finally:
             kiosk.stop()

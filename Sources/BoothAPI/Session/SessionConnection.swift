@@ -24,6 +24,8 @@ public final class SessionHub: Sendable {
     /// How long one write may wait for a client that does not read before its socket is closed.
     let clientStallLimit: Duration
     let logger: Logger
+    /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
+    public let liveMedia = LiveMediaSlot()
     /// Usage statistics for the `usage` command (nil: not kept by this boothd).
     let usage: UsageStatistics?
     /// For the uptime in `status`.
@@ -106,6 +108,8 @@ struct SessionConnection {
         self.channel = channel
         self.queue = OutboundQueue(limitBytes: hub.clientQueueBytes)
     }
+    /// This connection's WebRTC peer, stopped when the client goes away.
+    let webrtc = SessionWebRTC()
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
@@ -155,6 +159,7 @@ struct SessionConnection {
                     }
                 }
                 await readLoop(flags: flags, group: &group)
+                await webrtc.stop(reason: "the client disconnected", send: nil)
                 group.cancelAll()
             }
             // The writer sends what is queued (a close frame, say), then stops; the stall watch bounds that.
@@ -464,6 +469,8 @@ struct SessionConnection {
         switch message {
         case .hello:
             send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
+        case .webrtc(let type, let body):
+            await handleWebRTC(type, body)
         case .ping(let id):
             send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
         case .ack(let upTo):

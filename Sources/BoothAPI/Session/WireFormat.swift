@@ -39,6 +39,8 @@ enum Inbound {
     case ack(upTo: Int64)
     case command(id: String, name: String, params: [String: JSONValue])
     case ping(id: String?)
+    /// `webrtc.*` signaling (SessionConnection+WebRTC.swift).
+    case webrtc(type: String, body: [String: JSONValue])
 }
 
 /// Why a client message was not understood, sent back as an `error` message.
@@ -104,10 +106,12 @@ enum Wire {
             }
         case "ping":
             return .ping(id: message["id"]?.string)
+        case let webrtc where webrtc.hasPrefix("webrtc."):
+            return .webrtc(type: webrtc, body: message)
         default:
             throw WireError(
                 "unknown_type",
-                "unknown message type \"\(type.prefix(64))\" (known: hello, ack, command, ping)"
+                "unknown message type \"\(type.prefix(64))\" (known: hello, ack, command, ping, webrtc.*)"
             )
         }
     }

@@ -1,7 +1,7 @@
 /// The driver for a standard Bluetooth SIG measurement service: after connecting it reads what the device
 /// tells about itself (battery, firmware), then subscribes to the measurement characteristic and turns every
 /// notification or indication into a `Measurement` with the shared decoders. It holds no byte logic of its own.
-public struct GATTMeasurementDriver: Sendable {
+public struct GATTMeasurementDriver: Sendable, Hashable {
     /// Driver id as firmware profiles name it (`ble.plx`).
     public var id: String
     public var role: DeviceRole
@@ -9,12 +9,25 @@ public struct GATTMeasurementDriver: Sendable {
     public var measurement: GATTUUID
     /// The decoder kind in `DecoderRegistry` for that characteristic.
     public var decoderKind: String
+    /// Whether the device clock is set after connecting (Current Time 0x2A2B).
+    public var clock: ClockPolicy
+    /// Stored records fetched through RACP after connecting; nil for devices that only notify live readings.
+    public var records: RecordAccess?
 
-    public init(id: String, role: DeviceRole, measurement: GATTUUID, decoderKind: String) {
+    public init(
+        id: String,
+        role: DeviceRole,
+        measurement: GATTUUID,
+        decoderKind: String,
+        clock: ClockPolicy = .leave,
+        records: RecordAccess? = nil
+    ) {
         self.id = id
         self.role = role
         self.measurement = measurement
         self.decoderKind = decoderKind
+        self.clock = clock
+        self.records = records
     }
 
     /// What the device said about itself after connecting; nil fields were not offered.
@@ -31,6 +44,10 @@ public struct GATTMeasurementDriver: Sendable {
         case measurement(Measurement)
         /// Bytes that did not decode: reported, never dropped silently, never turned into a number.
         case undecodable(raw: [UInt8], error: DecodeError)
+        /// The device clock was set to this local time (Current Time write) after connecting.
+        case clockSet(DeviceTimestamp)
+        /// A stored-record fetch ended: records delivered, duplicates suppressed, why it did not complete.
+        case recordsFetched(delivered: Int, duplicates: Int, problem: RecordAccessError?)
     }
 
     /// Characteristics read at connection (Battery Level, Firmware/Serial/Model strings).
@@ -42,10 +59,12 @@ public struct GATTMeasurementDriver: Sendable {
     /// Runs until the link's notification stream ends (device gone) or the task is cancelled.
     /// - Parameters:
     ///   - makeContext: the id, identity and receive time for the next measurement (the service layer's clock).
+    ///   - services: record cursors and local time, for devices with stored records or a clock to set.
     ///   - emit: receives every event; a measurement is handed over before the next notification is read.
     public func run(
         on link: some GATTLink,
         makeContext: @Sendable () -> MeasurementContext,
+        services: DriverServices = DriverServices(),
         emit: @Sendable (Event) async throws -> Void
     ) async throws {
         guard let entry = DecoderRegistry.entry(decoderKind) else {
@@ -58,20 +77,104 @@ public struct GATTMeasurementDriver: Sendable {
         info.firmware = await readString(Self.firmware, on: link)
         info.serial = await readString(Self.serial, on: link)
         info.model = await readString(Self.model, on: link)
+        // The clock first: records fetched below are then stamped by a set clock on devices that restamp.
+        let clockSet = await setClockIfNeeded(on: link, services: services)
         let stream = try await link.notifications(measurement)
         try await emit(.connected(info))
-        for try await bytes in stream {
+        if let clockSet { try await emit(.clockSet(clockSet)) }
+        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
             let reading: DecodedReading
             do throws(DecodeError) {
                 reading = try entry.decode(bytes)
             } catch {
                 try await emit(.undecodable(raw: bytes, error: error))
-                continue
+                return nil
             }
-            if let measurement = reading.measurement(makeContext(), raw: bytes) {
-                try await emit(.measurement(measurement))
+            guard var measurement = reading.measurement(makeContext(), raw: bytes) else { return nil }
+            if origin == .stored { measurement.origin = .stored }
+            try await emit(.measurement(measurement))
+            if case .integer(let number) = reading.field("sequenceNumber") { return UInt16(truncatingIfNeeded: number) }
+            return nil
+        }
+        guard let records, let cursors = services.cursors else {
+            for try await bytes in stream { _ = try await decode(bytes, .live) }
+            return
+        }
+        let deviceID = makeContext().device.id
+        try await runWithRecords(
+            records,
+            on: link,
+            measurements: stream,
+            cursor: (cursors, deviceID),
+            emit: emit,
+            decode: decode
+        )
+    }
+
+    /// Subscribes to the control point, asks for the records not seen yet, delivers them as stored readings
+    /// (each sequence number once, the cursor saved after the reading was handed over), then reads live ones.
+    private func runWithRecords(
+        _ records: RecordAccess,
+        on link: some GATTLink,
+        measurements: AsyncThrowingStream<[UInt8], any Error>,
+        cursor: (store: any RecordCursorStore, deviceID: String),
+        emit: @Sendable (Event) async throws -> Void,
+        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?
+    ) async throws {
+        let (cursors, deviceID) = cursor
+        var last = await cursors.lastSequence(device: deviceID)
+        let controlPoint = try await link.notifications(records.controlPoint)
+        let input = mergedRecordStreams(
+            measurements: measurements,
+            controlPoint: controlPoint,
+            timeoutSeconds: records.timeoutSeconds
+        )
+        try await link.write(records.controlPoint, records.request(after: last).encoded(), withResponse: true)
+        var fetching = true
+        var delivered = 0
+        var duplicates = 0
+        for try await item in input {
+            switch item {
+            case .measurement(let bytes):
+                if let last, let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), sequence <= last {
+                    // Already delivered (a device that ignores the filter, or a repeated notification).
+                    duplicates += 1
+                    continue
+                }
+                guard let sequence = try await decode(bytes, fetching ? .stored : .live) else { continue }
+                if fetching { delivered += 1 }
+                if last.map({ sequence > $0 }) ?? true {
+                    last = sequence
+                    await cursors.setLastSequence(sequence, device: deviceID)
+                }
+            case .controlPoint(let bytes):
+                guard fetching, let response = try? RecordAccessControlPoint(bytes: bytes).response,
+                    response.requestOpCode == RecordAccessControlPoint.OpCode.reportStoredRecords.rawValue
+                else { continue }
+                fetching = false
+                // 0x01 success, 0x06 no records found: both complete the fetch.
+                let problem: RecordAccessError? =
+                    response.code == 0x01 || response.code == 0x06 ? nil : .refused(code: response.code)
+                try await emit(.recordsFetched(delivered: delivered, duplicates: duplicates, problem: problem))
+            case .timeout:
+                guard fetching else { continue }
+                fetching = false
+                try await emit(
+                    .recordsFetched(
+                        delivered: delivered,
+                        duplicates: duplicates,
+                        problem: .timedOut(seconds: records.timeoutSeconds)
+                    )
+                )
             }
         }
+    }
+
+    /// A record's sequence number straight from its bytes (before decoding, to skip duplicates cheaply).
+    static func sequenceNumber(_ bytes: [UInt8], decoderKind: String) -> UInt16? {
+        // Glucose Measurement: flags, then the sequence number (u16 little endian).
+        guard decoderKind == "2A18", bytes.count >= 3 else { return nil }
+        return UInt16(bytes[1]) | UInt16(bytes[2]) << 8
     }
 
     private func readString(_ characteristic: GATTUUID, on link: some GATTLink) async -> String? {
@@ -90,24 +193,35 @@ public struct GATTMeasurementDriver: Sendable {
         id: "ble.bps",
         role: .bp,
         measurement: GATTUUID(0x2A35),
-        decoderKind: "2A35"
+        decoderKind: "2A35",
+        clock: .setIfUnset
     )
     public static let hts = GATTMeasurementDriver(
         id: "ble.hts",
         role: .thermometer,
         measurement: GATTUUID(0x2A1C),
-        decoderKind: "2A1C"
+        decoderKind: "2A1C",
+        clock: .setIfUnset
+    )
+    public static let glucose = GATTMeasurementDriver(
+        id: "ble.glucose",
+        role: .glucometer,
+        measurement: GATTUUID(0x2A18),
+        decoderKind: "2A18",
+        clock: .setIfUnset,
+        records: RecordAccess()
     )
     public static let weight = GATTMeasurementDriver(
         id: "ble.weight",
         role: .scale,
         measurement: GATTUUID(0x2A9D),
-        decoderKind: "2A9D"
+        decoderKind: "2A9D",
+        clock: .setIfUnset
     )
 
     /// The drivers for the standard SIG services boothd reads by notification, by profile driver id.
     public static let standard: [String: GATTMeasurementDriver] = Dictionary(
-        uniqueKeysWithValues: [plx, bps, hts, weight].map { ($0.id, $0) }
+        uniqueKeysWithValues: [plx, bps, hts, glucose, weight].map { ($0.id, $0) }
     )
 }
 

@@ -23,6 +23,9 @@ public struct StethoscopeConfiguration: Sendable {
     /// Level-meter period (5 readings per second by default).
     public var levelIntervalMilliseconds: Int
     public var thresholds: SignalMonitor.Thresholds
+    /// Rates a test-tone source offers, emulating a device that supports only these (tests of the rate fallback);
+    /// nil: any rate. Ignored for other sources.
+    public var emulatedDeviceRates: [Int]?
 
     public init(
         source: Source,
@@ -73,6 +76,18 @@ public struct StethoscopeConfiguration: Sendable {
                 throw .invalidArgument(name: "test tone duration", reason: "\(seconds) s is not positive")
             }
         }
+    }
+
+    /// The rates asked of a device, in order of preference: the profile's rate, then the standard rates nearest
+    /// to it (higher first on a tie). A device that does not support the profile's rate captures at the nearest
+    /// one it does (negotiated fallback) instead of failing; the recording and the filters follow the actual rate.
+    public static func preferredRates(for rate: Int) -> [Int] {
+        let standard = [8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176_400, 192_000]
+        let others = standard.filter { $0 != rate }.sorted {
+            let (a, b) = (abs($0 - rate), abs($1 - rate))
+            return a != b ? a < b : $0 > $1
+        }
+        return [rate] + others
     }
 
     static func validateBitrate(_ bitrate: Int) throws(StethoscopeError) {

@@ -139,6 +139,7 @@ public actor StethoscopePipeline {
         }
         workers = [busThread, pcmThread, opusThread]
 
+        _ = StethoscopeRateFallback.apply(pipeline: graph.pipeline, configuration: configuration)
         if gst_element_set_state(graph.pipeline.pointer, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE {
             // The element posts its reason on the bus; give the bus thread a moment to pick it up.
             let error = await hub.waitForFailure(seconds: 1)
@@ -253,7 +254,15 @@ public actor StethoscopePipeline {
     private func assemble(_ pipeline: AudioElementPointer) throws(StethoscopeError) -> Graph {
         let config = configuration
         var deviceCaps = "audio/x-raw"
-        if let rate = config.sampleRate { deviceCaps += ",rate=\(rate)" }
+        if let rate = config.sampleRate {
+            if case .pushed = config.source {
+                deviceCaps += ",rate=\(rate)"
+            } else {
+                // A preference list, not a fixed rate: an unsupported rate falls back to the nearest one offered.
+                let rates = StethoscopeConfiguration.preferredRates(for: rate).map(String.init).joined(separator: ", ")
+                deviceCaps += ",rate=(int){\(rates)}"
+            }
+        }
         if let channels = config.channels { deviceCaps += ",channels=\(channels)" }
         let source: AudioElementPointer
         switch config.source {
@@ -285,6 +294,11 @@ public actor StethoscopePipeline {
             booth_audio_set_uint64(source.raw, "max-bytes", guint64(rate * channels * 4))
             booth_g_object_set_bool(source.raw, "block", 1)
         }
+        var emulated: [AudioElementPointer] = []
+        if case .testTone = config.source, let rates = config.emulatedDeviceRates, !rates.isEmpty {
+            let list = rates.map(String.init).joined(separator: ", ")
+            emulated = [try AudioGst.capsFilter("emulated-device", "audio/x-raw,rate=(int){\(list)}")]
+        }
         let deviceFormat = try AudioGst.capsFilter("device-caps", deviceCaps)
         let convert = try AudioGst.make("audioconvert", "convert")
         let float = try AudioGst.capsFilter("float", "audio/x-raw,format=F32LE,layout=interleaved")
@@ -295,7 +309,7 @@ public actor StethoscopePipeline {
         let tee = try AudioGst.make("tee", "split")
         try AudioGst.addAndLink(
             pipeline,
-            [source, deviceFormat, convert, float, inputLevel, highPass, lowPass, tee]
+            [source] + emulated + [deviceFormat, convert, float, inputLevel, highPass, lowPass, tee]
         )
 
         let pcmQueue = try AudioGst.make("queue", "pcm-queue")

@@ -51,6 +51,25 @@ public struct BoothConfig: Sendable, Equatable {
         public var intervalSeconds = 15.0
         /// Run the simulated `videotestsrc` camera.
         public var camera = true
+        /// The simulated camera's `videotestsrc` pattern: `ball` (default), `smpte`, or `snow` (noise, the worst
+        /// case for the encoder's bit-rate budget).
+        public var cameraPattern = "ball"
+        /// Offer a simulated stethoscope (a 100 Hz `audiotestsrc` tone) as the live WebRTC audio track.
+        public var stethoscope = true
+    }
+
+    /// Live media sent to session clients over WebRTC (issues 6 and 12).
+    public struct Media: Sendable, Equatable {
+        /// Budget for live video + audio together, kbit/s on the wire.
+        public var budgetKbps = 1000
+        /// Below this share for video (kbit/s), video stops in favour of snapshots.
+        public var videoFloorKbps = 150
+        /// `stun://host:port`; empty: none (the kiosk page runs on this machine).
+        public var stunServer = ""
+        /// `turn(s)://user:password@host:port`; empty: none.
+        public var turnServer = ""
+        /// Gather ICE candidates on 127.0.0.1 only.
+        public var loopbackOnly = true
     }
 
     public struct Storage: Sendable, Equatable {
@@ -95,13 +114,33 @@ public struct BoothConfig: Sendable, Equatable {
         public var staleSeconds = 300
     }
 
+    /// Bluetooth LE devices through bluetoothd (issue 5).
+    public struct BLE: Sendable, Equatable {
+        /// Which devices boothd connects to by itself when they advertise.
+        public enum ConnectPolicy: String, Sendable, Equatable, CaseIterable {
+            /// Only devices bonded beforehand (`boothctl pair`): a neighbour's device is never read.
+            case bonded
+            /// Every device a firmware profile claims (a booth in a room of its own).
+            case matching
+        }
+        /// Runs BLE devices when an adapter is present; false never touches Bluetooth.
+        public var enabled = true
+        /// Adapter name (`hci1`) or address; empty: the first powered adapter.
+        public var adapter = ""
+        public var connect = ConnectPolicy.bonded
+        /// Advertisements weaker than this (dBm) are ignored; 0 accepts any strength.
+        public var minimumRSSI = 0
+    }
+
     public var api = API()
     public var metrics = Metrics()
     public var simulator = Simulator()
+    public var media = Media()
     public var storage = Storage()
     public var logging = Logging()
     public var profiles = Profiles()
     public var booth = Booth()
+    public var ble = BLE()
 
     public init() {}
 

@@ -133,6 +133,27 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "simulator.camera", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.simulator.camera = flag }
         },
+        ConfigKey(path: "simulator.camera_pattern", kind: .choice(["ball", "smpte", "snow"])) { config, value in
+            if case .string(let text) = value { config.simulator.cameraPattern = text }
+        },
+        ConfigKey(path: "simulator.stethoscope", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.simulator.stethoscope = flag }
+        },
+        ConfigKey(path: "media.budget_kbps", kind: .int(64...100_000)) { config, value in
+            if case .int(let number) = value { config.media.budgetKbps = number }
+        },
+        ConfigKey(path: "media.video_floor_kbps", kind: .int(0...100_000)) { config, value in
+            if case .int(let number) = value { config.media.videoFloorKbps = number }
+        },
+        ConfigKey(path: "media.stun_server", kind: .string) { config, value in
+            if case .string(let text) = value { config.media.stunServer = text }
+        },
+        ConfigKey(path: "media.turn_server", kind: .string) { config, value in
+            if case .string(let text) = value { config.media.turnServer = text }
+        },
+        ConfigKey(path: "media.loopback_only", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.media.loopbackOnly = flag }
+        },
         ConfigKey(path: "storage.state_directory", kind: .string) { config, value in
             if case .string(let text) = value { config.storage.stateDirectory = text }
         },
@@ -167,6 +188,22 @@ struct ConfigKey: Sendable {
         },
         ConfigKey(path: "profiles.directories", kind: .stringList) { config, value in
             if case .strings(let items) = value { config.profiles.directories = items }
+        },
+        ConfigKey(path: "ble.enabled", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.ble.enabled = flag }
+        },
+        ConfigKey(path: "ble.adapter", kind: .string) { config, value in
+            if case .string(let text) = value { config.ble.adapter = text }
+        },
+        ConfigKey(path: "ble.connect", kind: .choice(BoothConfig.BLE.ConnectPolicy.allCases.map(\.rawValue))) {
+            config,
+            value in
+            if case .string(let text) = value, let policy = BoothConfig.BLE.ConnectPolicy(rawValue: text) {
+                config.ble.connect = policy
+            }
+        },
+        ConfigKey(path: "ble.minimum_rssi", kind: .int(-127...0)) { config, value in
+            if case .int(let number) = value { config.ble.minimumRSSI = number }
         },
     ]
 

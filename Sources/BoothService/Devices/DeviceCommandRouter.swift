@@ -1,17 +1,19 @@
 import Synchronization
 
-/// The device command handler boothd gives the session API: it hands each command to the module registered for
-/// its name (`measurement.start` to the device supervisor, `snapshot.take` to the camera service ...). Modules
-/// register at startup, in any order; a command nobody registered is refused with `not_available`.
+/// The device command handler boothd gives the session API: it hands each command to the modules registered for
+/// its name (`measurement.start` to the device supervisor and to the media module, `snapshot.take` to the media
+/// module ...). Several modules may serve one name for different devices: they are asked in registration order
+/// and a module that does not know the device (`unknown_device`, `not_available`) passes it to the next. A
+/// command nobody registered is refused with `not_available`.
 public final class DeviceCommandRouter: DeviceCommandHandler {
-    private let handlers = Mutex<[String: any DeviceCommandHandler]>([:])
+    private let handlers = Mutex<[String: [any DeviceCommandHandler]]>([:])
 
     public init() {}
 
-    /// Routes `names` to `handler`; a later registration of the same name replaces the earlier one.
+    /// Routes `names` to `handler`, after any handler already registered for them.
     public func register(_ names: [String], to handler: any DeviceCommandHandler) {
         handlers.withLock { table in
-            for name in names { table[name] = handler }
+            for name in names { table[name, default: []].append(handler) }
         }
     }
 
@@ -19,13 +21,21 @@ public final class DeviceCommandRouter: DeviceCommandHandler {
     public var registeredNames: [String] { handlers.withLock { $0.keys.sorted() } }
 
     public func perform(_ command: DeviceCommand) async throws(DeviceCommandError) -> [String: String] {
-        guard let handler = handlers.withLock({ $0[command.name] }) else {
-            throw DeviceCommandError(
+        let candidates = handlers.withLock { $0[command.name] ?? [] }
+        var refusal: DeviceCommandError?
+        for handler in candidates {
+            do {
+                return try await handler.perform(command)
+            } catch  where error.code == "unknown_device" || error.code == "not_available" {
+                // Not this module's device. "Not available" (the device exists) says more than "unknown".
+                if refusal == nil || error.code == "not_available" { refusal = error }
+            }
+        }
+        throw refusal
+            ?? DeviceCommandError(
                 code: "not_available",
                 message: "\(command.name): no module of this boothd handles it"
             )
-        }
-        return try await handler.perform(command)
     }
 }
 

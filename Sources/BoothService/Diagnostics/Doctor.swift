@@ -44,6 +44,8 @@ public struct Doctor: Sendable {
         root == "/" ? relative : root + relative
     }
 
+    var transports: DeviceTransports { DeviceTransports.probe(root: root) }
+
     func entries(_ directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path(directory))) ?? []).sorted()
     }
@@ -95,7 +97,7 @@ public struct Doctor: Sendable {
     }
 
     func bluetooth() -> DoctorCheck {
-        let adapters = entries("/sys/class/bluetooth").filter { $0.hasPrefix("hci") && !$0.contains(":") }
+        let adapters = transports.bluetoothAdapters
         guard !adapters.isEmpty else {
             // A booth whose inventory has Bluetooth devices cannot work without an adapter.
             let expected = expectedBluetoothRoles
@@ -146,7 +148,7 @@ public struct Doctor: Sendable {
     }
 
     func video() -> DoctorCheck {
-        let cameras = entries("/dev").filter { $0.hasPrefix("video") }
+        let cameras = transports.videoNodes
         if cameras.isEmpty {
             return DoctorCheck(
                 name: "cameras",
@@ -163,7 +165,7 @@ public struct Doctor: Sendable {
     }
 
     func sound() -> DoctorCheck {
-        let cards = entries("/dev/snd").filter { $0.hasPrefix("pcmC") && $0.hasSuffix("c") }
+        let cards = transports.audioCaptureNodes
         if cards.isEmpty {
             return DoctorCheck(
                 name: "audio capture",

@@ -37,8 +37,7 @@ extension Doctor {
     }
 
     func bluetoothDaemon() -> DoctorCheck? {
-        let adapters = entries("/sys/class/bluetooth").filter { $0.hasPrefix("hci") && !$0.contains(":") }
-        guard !adapters.isEmpty else { return nil }
+        guard !transports.bluetoothAdapters.isEmpty else { return nil }
         let running = entries("/proc").contains { pid in
             guard pid.allSatisfy(\.isNumber) else { return false }
             let comm = (try? String(contentsOfFile: path("/proc/\(pid)/comm"), encoding: .utf8)) ?? ""

@@ -14,13 +14,20 @@ public struct OutboxMaintenance: Service {
         retentionHours: Double,
         logger: Logger,
         ackInterval: Duration = .milliseconds(250),
-        purgeInterval: Duration = .seconds(300)
+        purgeInterval: Duration? = nil
     ) {
         self.outbox = outbox
         self.retentionHours = retentionHours
         self.logger = logger
         self.ackInterval = ackInterval
-        self.purgeInterval = purgeInterval
+        self.purgeInterval = purgeInterval ?? Self.purgeInterval(retentionHours: retentionHours)
+    }
+
+    /// Every 5 minutes, or 12 times per retention period when that is shorter (a short retention, as in the soak
+    /// test or a privacy-strict site, is then honoured within a twelfth of itself), but never more than once a second.
+    public static func purgeInterval(retentionHours: Double) -> Duration {
+        let seconds = min(300, max(1, retentionHours * 3600 / 12))
+        return .milliseconds(Int64(seconds * 1000))
     }
 
     public func run() async throws {

@@ -14,18 +14,23 @@ public struct ManagedDevice: Sendable {
     /// How to make the device measure on request (`measurement.start`/`stop`); nil when it only measures on its
     /// own (the patient presses its button).
     public var measurementControl: (any MeasurementControl)?
+    /// Waits until the device can be reached (a BLE device advertises again); the device keeps its last state
+    /// meanwhile instead of showing "connecting" for hours. nil: always reachable.
+    public var waitUntilReachable: (@Sendable () async throws -> Void)?
 
     public init(
         identity: DeviceIdentity,
         role: DeviceRole,
         driver: GATTMeasurementDriver,
         measurementControl: (any MeasurementControl)? = nil,
+        waitUntilReachable: (@Sendable () async throws -> Void)? = nil,
         connect: @escaping @Sendable () async throws -> any GATTLink
     ) {
         self.identity = identity
         self.role = role
         self.driver = driver
         self.measurementControl = measurementControl
+        self.waitUntilReachable = waitUntilReachable
         self.connect = connect
     }
 }
@@ -42,6 +47,8 @@ public struct DeviceSupervisor: Service {
     let now: @Sendable () -> Int64
     /// Device commands (`measurement.start`, `measurement.stop`, `device.forget`) for the session API.
     public let commands: DeviceSupervisorCommands
+    /// Record cursors and local time lent to the drivers (stored records, Current Time writes).
+    let driverServices: DriverServices
 
     public init(
         devices: [ManagedDevice],
@@ -49,8 +56,10 @@ public struct DeviceSupervisor: Service {
         registry: DeviceRegistry,
         logger: Logger,
         backoff: ReconnectBackoff = ReconnectBackoff(),
+        driverServices: DriverServices = DriverServices(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }
     ) {
+        self.driverServices = driverServices
         self.devices = devices
         self.sink = sink
         self.registry = registry
@@ -103,8 +112,9 @@ public struct DeviceSupervisor: Service {
         )
     }
 
-    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled.
-    func supervise(_ device: ManagedDevice) async {
+    /// One device's life: connect, read until the link ends, wait, reconnect — until cancelled. Devices found
+    /// later (BLE discovery) are supervised by calling this from the discovering service's task group.
+    public func supervise(_ device: ManagedDevice) async {
         var backoff = self.backoff
         var generator = SystemRandomNumberGenerator()
         let logger = self.logger.with(device: device.identity.id)
@@ -112,6 +122,13 @@ public struct DeviceSupervisor: Service {
         let info = InfoBox()
         await registry.update(status(device, .discovered))
         while !Task.isCancelled {
+            if let waitUntilReachable = device.waitUntilReachable {
+                do {
+                    try await waitUntilReachable()
+                } catch {
+                    break
+                }
+            }
             let started = ContinuousClock.now
             await registry.update(status(device, .connecting, info: info.value))
             do {
@@ -144,6 +161,7 @@ public struct DeviceSupervisor: Service {
             makeContext: { [now] in
                 MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
             },
+            services: driverServices,
             emit: { event in
                 switch event {
                 case .connected(let deviceInfo):
@@ -166,6 +184,18 @@ public struct DeviceSupervisor: Service {
                 case .undecodable(let raw, let error):
                     logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
                     Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
+                case .clockSet(let time):
+                    logger.info("device clock set", metadata: ["local_time": "\(time)"])
+                    // The clock is now known to be right: readings it stamps are trusted by the safety rules.
+                    (sink as? SafeRecorder)?.deviceConnected(id: identity.id, deviceNow: time, receivedAtMicros: now())
+                case .recordsFetched(let delivered, let duplicates, let problem):
+                    logger.info(
+                        "stored records fetched",
+                        metadata: [
+                            "delivered": "\(delivered)", "duplicates": "\(duplicates)",
+                            "problem": "\(problem.map(String.init(describing:)) ?? "-")",
+                        ]
+                    )
                 }
             }
         )

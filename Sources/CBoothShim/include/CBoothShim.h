@@ -6,6 +6,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <linux/videodev2.h>
+#include "CBoothShimWebRTC.h"
 
 GstAppSink *booth_gst_app_sink(GstElement *element);
 GstAppSrc *booth_gst_app_src(GstElement *element);

@@ -75,6 +75,10 @@ async def latency(port, token):
     micros = [value / 1000 for value in samples]
     print(f"notify-to-client latency ({SAMPLES} measurements at {RATE:.0f}/s, 1 client, synchronous=FULL): "
           f"p50 {statistics.median(micros):.2f} ms, p99 {percentile(micros, 0.99):.2f} ms, max {max(micros):.2f} ms")
+    # One machine-readable line per phase (scripts/bench/all.py collects them).
+    print("bench-json: " + json.dumps({"notify_latency_ms_p50": round(statistics.median(micros), 2),
+                                       "notify_latency_ms_p99": round(percentile(micros, 0.99), 2),
+                                       "notify_latency_ms_max": round(max(micros), 2)}))
     await subscriber.close()
     await producer.close()
 
@@ -122,6 +126,8 @@ async def throughput(port, token, clients=10, producers=4):
     print(f"sustained: {BURST} measurements recorded durably in {recorded:.2f} s = {BURST / recorded:.0f}/s; "
           f"delivered to all {clients} clients in {delivered:.2f} s = {BURST / delivered:.0f} measurements/s "
           f"({BURST * clients / delivered:.0f} events/s sent)")
+    print("bench-json: " + json.dumps({"recorded_per_s": round(BURST / recorded),
+                                       "delivered_10_clients_per_s": round(BURST / delivered)}))
     for ws in subscribers + writers:
         await ws.close()
 

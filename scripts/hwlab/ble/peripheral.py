@@ -9,7 +9,9 @@ values, so a receiver can tell a duplicated delivery from a new reading. Every s
 
 Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
 and advertising again). When bluetoothd restarts, the application, advertisement and agent are registered again.
-usage: peripheral.py ADAPTER LOCAL_NAME
+usage: peripheral.py ADAPTER LOCAL_NAME [SERVICES]
+SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps); DIS and Battery
+are always there. Each is one entry of MEASUREMENT_SERVICES (uuid + builder), so another service is one function.
 """
 import signal
 import sys
@@ -22,6 +24,7 @@ from gi.repository import GLib
 
 ADAPTER = sys.argv[1] if len(sys.argv) > 1 else 'hci0'
 NAME = sys.argv[2] if len(sys.argv) > 2 else 'VLab-Oximeter'
+SELECTED = (sys.argv[3] if len(sys.argv) > 3 else 'plx,hts,bps').split(',')
 TICK_MS = 500
 OFF_S = 3
 BLUEZ = 'org.bluez'
@@ -212,15 +215,103 @@ Characteristic(dis, 0x2A25, ['read'], list(b'SN-0042'))
 Characteristic(dis, 0x2A26, ['read'], list(b'1.2.3'))
 battery = Service(app, 1, 0x180F)
 Characteristic(battery, 0x2A19, ['read', 'notify'], [87])
-plx = Service(app, 2, 0x1822)
-Characteristic(plx, 0x2A5F, ['notify'], plx_continuous(0), plx_continuous)
-Characteristic(plx, 0x2A60, ['read'], [0x00, 0x00])
-hts = Service(app, 3, 0x1809)
-Characteristic(hts, 0x2A1C, ['indicate'], hts_temperature(0), hts_temperature)
-bps = Service(app, 4, 0x1810)
-Characteristic(bps, 0x2A35, ['indicate'], bps_measurement(0), bps_measurement)
-Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
-advertisement = Advertisement(['1822', '1809', '1810'])
+
+
+def add_plx(index):
+    plx = Service(app, index, 0x1822)
+    Characteristic(plx, 0x2A5F, ['notify'], plx_continuous(0), plx_continuous)
+    Characteristic(plx, 0x2A60, ['read'], [0x00, 0x00])
+
+
+def add_hts(index):
+    hts = Service(app, index, 0x1809)
+    Characteristic(hts, 0x2A1C, ['indicate'], hts_temperature(0), hts_temperature)
+
+
+def add_bps(index):
+    bps = Service(app, index, 0x1810)
+    Characteristic(bps, 0x2A35, ['indicate'], bps_measurement(0), bps_measurement)
+    Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
+
+
+def glucose_record(sequence):
+    # flags 0x02: concentration (kg/L) + type/location; base time 2026-11-25 08:<seq>:00; (90 + seq) mg/dL as
+    # SFLOAT (90 + seq) x 10^-5 kg/L; capillary whole blood, finger (0x11)
+    return ([0x02, sequence & 0xFF, sequence >> 8, 0xEA, 0x07, 11, 25, 8, sequence % 60, 0]
+            + sfloat(90 + sequence, -5) + [0x11])
+
+
+class RecordAccessControlPoint(Characteristic):
+    """RACP (0x2A52) of the Glucose service: report all / sequence number >= N, answered with the records as
+    Glucose Measurement notifications, then the response code indication. Standard operators only."""
+
+    def __init__(self, service, measurement, records):
+        super().__init__(service, 0x2A52, ['write', 'indicate'])
+        self.measurement = measurement
+        self.records = records
+
+    @dbus.service.method(GATT_CHRC, in_signature='aya{sv}')
+    def WriteValue(self, value, options):
+        request = [int(b) for b in value]
+        log(f'written 2a52 {bytes(request).hex()}')
+        if request[:2] == [0x01, 0x01]:
+            selected = list(self.records)
+        elif request[:3] == [0x01, 0x03, 0x01] and len(request) == 5:
+            selected = [r for r in self.records if r >= request[3] | request[4] << 8]
+        else:
+            GLib.idle_add(self.respond, request[0], 0x04)
+            return
+        GLib.idle_add(self.report, selected)
+
+    def report(self, selected):
+        for sequence in selected:
+            self.measurement.notify(glucose_record(sequence))
+        self.respond(0x01, 0x01 if selected else 0x06)
+        return False
+
+    def respond(self, opcode, code):
+        self.notify([0x06, 0x00, opcode, code])
+        return False
+
+
+def notify(self, value):
+    self.value = value
+    self.PropertiesChanged(GATT_CHRC, {'Value': dbus.Array(value, signature='y')}, [])
+    log(f'sent {self.uuid[4:8]} {bytes(value).hex()}')
+
+
+Characteristic.notify = notify
+GLUCOSE_RECORDS = [1, 2, 3]  # stored before the device ever met the booth; SIGUSR2 takes one more reading
+
+
+def add_glucose(index):
+    glucose = Service(app, index, 0x1808)
+    measurement = Characteristic(glucose, 0x2A18, ['notify'], [])
+    Characteristic(glucose, 0x2A51, ['read'], [0x00, 0x00])  # Glucose Feature
+    RecordAccessControlPoint(glucose, measurement, GLUCOSE_RECORDS)
+    # Current Time service with the clock unset (year 0), as a meter whose battery was changed: boothd sets it.
+    cts = Service(app, index + 10, 0x1805)
+    Characteristic(cts, 0x2A2B, ['read', 'write'], [0] * 10)
+
+    def new_reading():
+        GLUCOSE_RECORDS.append(GLUCOSE_RECORDS[-1] + 1)
+        log(f'new reading {GLUCOSE_RECORDS[-1]}')
+        if measurement.subscribed:
+            measurement.notify(glucose_record(GLUCOSE_RECORDS[-1]))
+        return True
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, new_reading)
+
+
+# name -> (advertised 16-bit service UUID, builder(service index))
+MEASUREMENT_SERVICES = {
+    'plx': ('1822', add_plx),
+    'hts': ('1809', add_hts),
+    'bps': ('1810', add_bps),
+    'glucose': ('1808', add_glucose),
+}
+for offset, name in enumerate(SELECTED):
+    MEASUREMENT_SERVICES[name][1](2 + offset)
+advertisement = Advertisement([MEASUREMENT_SERVICES[name][0] for name in SELECTED])
 agent = Agent(bus, Agent.path)
 adapter_path = f'/org/bluez/{ADAPTER}'
 

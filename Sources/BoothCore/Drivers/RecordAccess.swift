@@ -1,0 +1,130 @@
+/// Stored records fetched through the Record Access Control Point (0x2A52) after each connection, so readings
+/// taken while the device was away from the booth are not lost: "all records" the first time, then "sequence
+/// number ≥ last seen + 1". Records arrive as ordinary measurement notifications, each carrying its sequence
+/// number; the driver ends the fetch when the control point indicates its response code.
+public struct RecordAccess: Sendable, Hashable {
+    /// The control point characteristic.
+    public var controlPoint: GATTUUID
+    /// Omron's sequence-number filter type (0x04) instead of the standard one (0x01).
+    public var omronFilter: Bool
+    /// How long to wait for the response code before reading live measurements anyway, seconds.
+    public var timeoutSeconds: Int
+
+    public init(controlPoint: GATTUUID = GATTUUID(0x2A52), omronFilter: Bool = false, timeoutSeconds: Int = 30) {
+        self.controlPoint = controlPoint
+        self.omronFilter = omronFilter
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// The request for a device whose last seen sequence number is `last` (nil: never fetched).
+    public func request(after last: UInt16?) -> RecordAccessControlPoint {
+        guard let last, last < UInt16.max else { return .reportAll }
+        return .reportFrom(sequence: last + 1, omron: omronFilter)
+    }
+}
+
+/// When the driver sets the device clock with a Current Time (0x2A2B) write after connecting.
+public enum ClockPolicy: String, Sendable, Hashable {
+    /// Never (the device has no clock that matters, e.g. a live oximeter).
+    case leave
+    /// When the device's Current Time reads as unset (year unknown or before 2020); devices without a readable
+    /// Current Time are left alone.
+    case setIfUnset
+    /// After every connection (profiles with `needs_time_sync`, e.g. Omron cuffs).
+    case always
+}
+
+/// Where the last sequence number seen per device is kept between connections and restarts.
+public protocol RecordCursorStore: Sendable {
+    func lastSequence(device: String) async -> UInt16?
+    func setLastSequence(_ sequence: UInt16, device: String) async
+}
+
+/// What the service layer lends a driver run: persistence and the booth's local time.
+public struct DriverServices: Sendable {
+    public var cursors: (any RecordCursorStore)?
+    /// Local wall-clock time for a Current Time write; nil: the driver never writes the clock.
+    public var localTime: (@Sendable () -> DeviceTimestamp)?
+
+    public init(cursors: (any RecordCursorStore)? = nil, localTime: (@Sendable () -> DeviceTimestamp)? = nil) {
+        self.cursors = cursors
+        self.localTime = localTime
+    }
+}
+
+/// A record fetch that did not complete (the live measurements are read anyway; the next connection retries).
+public enum RecordAccessError: Error, Sendable, Equatable, CustomStringConvertible {
+    case refused(code: UInt8)
+    case timedOut(seconds: Int)
+
+    public var description: String {
+        switch self {
+        case .refused(let code):
+            "the device refused the record request: \(RecordAccessControlPoint.responseCodeNames[code] ?? "code \(code)")"
+        case .timedOut(let seconds): "no record access response within \(seconds) s"
+        }
+    }
+}
+
+extension GATTMeasurementDriver {
+    static let currentTime = GATTUUID(0x2A2B)
+
+    /// Writes Current Time when the policy says so; returns the value written.
+    func setClockIfNeeded(on link: some GATTLink, services: DriverServices) async -> DeviceTimestamp? {
+        guard clock != .leave, let localTime = services.localTime else { return nil }
+        if clock == .setIfUnset {
+            guard let bytes = try? await link.read(Self.currentTime) else { return nil }
+            if let current = try? CurrentTime(bytes: bytes), current.time.year >= 2020 { return nil }
+        }
+        let now = localTime()
+        guard let bytes = try? CurrentTime(time: now).encoded() else { return nil }
+        do {
+            try await link.write(Self.currentTime, bytes, withResponse: true)
+            return now
+        } catch {
+            return nil
+        }
+    }
+}
+
+/// Notifications of the measurement characteristic and indications of the control point, in arrival order.
+enum RecordAccessInput: Sendable {
+    case measurement([UInt8])
+    case controlPoint([UInt8])
+    case timeout
+}
+
+/// Merges the measurement and control point streams (and a fetch timeout) into one ordered stream.
+func mergedRecordStreams(
+    measurements: AsyncThrowingStream<[UInt8], any Error>,
+    controlPoint: AsyncThrowingStream<[UInt8], any Error>,
+    timeoutSeconds: Int
+) -> AsyncThrowingStream<RecordAccessInput, any Error> {
+    AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
+        let pumps = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await bytes in measurements { continuation.yield(.measurement(bytes)) }
+                        continuation.finish()
+                    } catch {
+                        continuation.finish(throwing: error)
+                    }
+                }
+                group.addTask {
+                    // The control point ending early (device gone) ends the measurement stream too.
+                    do {
+                        for try await bytes in controlPoint { continuation.yield(.controlPoint(bytes)) }
+                    } catch {}
+                }
+                group.addTask {
+                    do {
+                        try await Task.sleep(for: .seconds(timeoutSeconds))
+                        continuation.yield(.timeout)
+                    } catch {}
+                }
+            }
+        }
+        continuation.onTermination = { _ in pumps.cancel() }
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A live Opus source for WebRTC peers (the stethoscope's live branch).
+public protocol LiveAudioSource: Sendable {
+    /// The Opus bit rate (bit/s) and frame duration (ms) the source sends: the bandwidth manager's input.
+    var bitrate: Int { get }
+    var frameMilliseconds: Int { get }
+    /// Starts capture and returns its Opus packets (the stream ends when the source stops or fails).
+    func startLive() async throws(StethoscopeError) -> AsyncStream<OpusPacket>
+    func stopLive() async
+}
+
+/// The stethoscope as a live audio source: a `StethoscopePipeline` created when the first peer wants audio and
+/// stopped when the last one leaves.
+public actor StethoscopeLiveSource: LiveAudioSource {
+    public nonisolated let configuration: StethoscopeConfiguration
+    private var pipeline: StethoscopePipeline?
+
+    public init(configuration: StethoscopeConfiguration) {
+        self.configuration = configuration
+    }
+
+    public nonisolated var bitrate: Int { configuration.opusBitrate }
+    public nonisolated var frameMilliseconds: Int { configuration.opusFrameMilliseconds }
+
+    public func startLive() async throws(StethoscopeError) -> AsyncStream<OpusPacket> {
+        if let pipeline { await pipeline.stop() }
+        let pipeline = StethoscopePipeline(configuration: configuration)
+        try await pipeline.start()
+        self.pipeline = pipeline
+        return pipeline.opusPackets
+    }
+
+    public func stopLive() async {
+        await pipeline?.stop()
+        pipeline = nil
+    }
+}
+
+/// Live media for session clients: one WebRTC peer per client, fed from the camera's encoded stream and the
+/// live audio source, under one shared bandwidth budget.
+///
+/// The camera encodes once (its ladder follows the video share of the budget); audio starts with the first peer
+/// that wants it and stops with the last, and every start/stop re-plans the budget. When the video share falls
+/// below the floor, video peers are told (`.video(.suspended)`) and get no pictures until it recovers.
+public actor LiveMedia {
+    public nonisolated let policy: BandwidthPolicy
+    public nonisolated let webrtc: WebRTCConfiguration
+    private var camera: CameraPipeline?
+    private var audio: (any LiveAudioSource)?
+    private let hasCamera: Atomic<Bool>
+    private let hasAudio: Atomic<Bool>
+    private let logger: Logger
+    private let fanout = Fanout()
+    private var peers: [String: WebRTCPeer] = [:]
+    /// Peers whose offer went out: they are told about video changes (earlier ones get the state with the offer).
+    private var announced: Set<String> = []
+    private var nextPeer = 0
+    private var videoTask: Task<Void, Never>?
+    private var audioTask: Task<Void, Never>?
+    private var audioLive = false
+    private var measuredKbps: Int?
+    /// The plan in force.
+    public private(set) var plan: BandwidthPlan
+
+    public init(
+        camera: CameraPipeline?,
+        audio: (any LiveAudioSource)?,
+        policy: BandwidthPolicy = BandwidthPolicy(),
+        webrtc: WebRTCConfiguration = WebRTCConfiguration(),
+        logger: Logger = Logger(label: "boothd.webrtc")
+    ) {
+        self.camera = camera
+        self.audio = audio
+        self.hasCamera = Atomic(camera != nil)
+        self.hasAudio = Atomic(audio != nil)
+        self.policy = policy
+        self.webrtc = webrtc
+        self.logger = logger
+        self.plan = policy.plan(audioBitrate: nil)
+    }
+
+    /// Which tracks this booth can send now.
+    public nonisolated var available: WebRTCTracks {
+        WebRTCTracks(video: hasCamera.load(ordering: .relaxed), audio: hasAudio.load(ordering: .relaxed))
+    }
+
+    /// Switches the video source (a camera plugged in, re-plugged or removed). Peers keep their connection:
+    /// the new camera's stream continues from its next keyframe; with no camera they get no pictures.
+    public func setCamera(_ camera: CameraPipeline?) async {
+        videoTask?.cancel()
+        videoTask = nil
+        self.camera = camera
+        hasCamera.store(camera != nil, ordering: .relaxed)
+        for peer in fanout.videoPeers { peer.restartVideo() }
+        do {
+            try await startFeeds()
+        } catch {
+            logger.warning("live video not restarted", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Switches the live audio source (a stethoscope plugged in or removed); peers already sending audio keep
+    /// their track and get the new source's packets.
+    public func setAudioSource(_ source: (any LiveAudioSource)?) async {
+        audioTask?.cancel()
+        audioTask = nil
+        if audioLive { await audio?.stopLive() }
+        audioLive = false
+        audio = source
+        hasAudio.store(source != nil, ordering: .relaxed)
+        do {
+            try await startFeeds()
+        } catch {
+            logger.warning("live audio not restarted", metadata: ["error": "\(error)"])
+        }
+        await replan()
+    }
+
+    public var peerCount: Int { peers.count }
+
+    /// Creates a peer sending `tracks` and returns it with its offer. Starts the audio source if needed.
+    public func openPeer(tracks: WebRTCTracks) async throws(WebRTCError) -> (peer: WebRTCPeer, offer: String) {
+        if tracks.video, camera == nil { throw .trackUnavailable(track: "video", reason: "no camera is running") }
+        if tracks.audio, audio == nil { throw .trackUnavailable(track: "audio", reason: "no stethoscope is available") }
+        nextPeer += 1
+        let peer = try WebRTCPeer(
+            id: "peer-\(nextPeer)",
+            tracks: tracks,
+            configuration: webrtc,
+            opusBitrate: audio?.bitrate ?? 64_000,
+            onKeyframeNeeded: { [weak self] in if tracks.video { Task { await self?.requestKeyframe() } } }
+        )
+        // Fed before it starts: webrtcbin offers H.264 only once a keyframe has told it the stream's caps.
+        peers[peer.id] = peer
+        fanout.add(peer)
+        let offer: String
+        do {
+            try await startFeeds()
+            offer = try await peer.start()
+        } catch {
+            await closePeer(peer)
+            // webrtcbin offers H.264 only after a keyframe: without one, name the camera, not webrtcbin.
+            if case .offerTimedOut(let seconds) = error, tracks.video, peer.sentBytes.video == 0 {
+                throw .trackUnavailable(track: "video", reason: "the camera sent no keyframe within \(seconds) s")
+            }
+            throw error
+        }
+        announced.insert(peer.id)
+        if tracks.video {
+            peer.notify(
+                .video(
+                    plan.videoSuspended
+                        ? .suspended(availableKbps: plan.availableKbps, floorKbps: policy.videoFloorKbps)
+                        : .active(videoKbps: plan.videoKbps)
+                )
+            )
+        }
+        logger.info("webrtc peer started", metadata: ["peer": "\(peer.id)", "tracks": "\(tracks)", "plan": "\(plan)"])
+        return (peer, offer)
+    }
+
+    /// Stops a peer and releases its pipeline; stops the audio source when no peer needs it any more.
+    public func closePeer(_ peer: WebRTCPeer) async {
+        fanout.remove(peer)
+        peers[peer.id] = nil
+        announced.remove(peer.id)
+        await peer.stop()
+        await stopUnusedFeeds()
+        let sent = peer.sentBytes
+        let keyframeRequests = await peer.keyframeRequests
+        logger.info(
+            "webrtc peer stopped",
+            metadata: [
+                "peer": "\(peer.id)", "video_bytes": "\(sent.video)", "audio_bytes": "\(sent.audio)",
+                "keyframe_requests": "\(keyframeRequests)",
+            ]
+        )
+    }
+
+    /// The bandwidth the transport or the client measured (kbit/s); nil returns to the configured budget.
+    public func setMeasuredBandwidth(kbps: Int?) async {
+        measuredKbps = kbps
+        await replan()
+    }
+
+    /// Asks the current camera for a keyframe (a peer connected, or its receiver lost a picture).
+    func requestKeyframe() async {
+        await camera?.requestKeyframe()
+    }
+
+    /// Stops every peer and the audio source.
+    public func close() async {
+        for peer in peers.values { await closePeer(peer) }
+    }
+
+    // MARK: feeds
+
+    private func startFeeds() async throws(WebRTCError) {
+        if fanout.wantsVideo, videoTask == nil, let camera {
+            let fanout = self.fanout
+            let stream = camera.encodedVideo()
+            videoTask = Task {
+                for await chunk in stream {
+                    if Task.isCancelled { return }
+                    if fanout.videoSuspended { continue }
+                    for peer in fanout.videoPeers { peer.send(video: chunk) }
+                }
+            }
+            await camera.requestKeyframe()
+        }
+        if fanout.wantsAudio, !audioLive, let audio {
+            let packets: AsyncStream<OpusPacket>
+            do {
+                packets = try await audio.startLive()
+            } catch {
+                throw .trackUnavailable(track: "audio", reason: "\(error)")
+            }
+            audioLive = true
+            let fanout = self.fanout
+            audioTask = Task {
+                for await packet in packets {
+                    if Task.isCancelled { return }
+                    for peer in fanout.audioPeers { peer.send(audio: packet) }
+                }
+            }
+            await replan()
+        } else if videoTask != nil {
+            await replan()
+        }
+    }
+
+    private func stopUnusedFeeds() async {
+        if !fanout.wantsVideo {
+            videoTask?.cancel()
+            videoTask = nil
+        }
+        if !fanout.wantsAudio, audioLive {
+            audioTask?.cancel()
+            audioTask = nil
+            audioLive = false
+            await audio?.stopLive()
+            await replan()
+        }
+    }
+
+    /// Shares the budget again (audio started/stopped, bandwidth measured) and tells video peers when video
+    /// is suspended or resumed.
+    private func replan() async {
+        let next = policy.plan(
+            measuredKbps: measuredKbps,
+            audioBitrate: audioLive ? audio?.bitrate : nil,
+            audioFrameMilliseconds: audio?.frameMilliseconds ?? 10
+        )
+        let previous = plan
+        plan = next
+        if let camera, !next.videoSuspended {
+            do {
+                try await camera.setAvailableBandwidth(kbps: next.videoKbps)
+            } catch {
+                logger.warning("camera bandwidth not applied", metadata: ["error": "\(error)"])
+            }
+        }
+        fanout.videoSuspended = next.videoSuspended
+        if next.videoSuspended != previous.videoSuspended || next.videoKbps != previous.videoKbps {
+            logger.info("live media budget", metadata: ["plan": "\(next)"])
+            let signal: WebRTCPeerSignal =
+                next.videoSuspended
+                ? .video(.suspended(availableKbps: next.availableKbps, floorKbps: policy.videoFloorKbps))
+                : .video(.active(videoKbps: next.videoKbps))
+            for peer in fanout.videoPeers where announced.contains(peer.id) { peer.notify(signal) }
+            if previous.videoSuspended, !next.videoSuspended {
+                for peer in fanout.videoPeers { peer.restartVideo() }
+                await camera?.requestKeyframe()
+            }
+        }
+    }
+}
+
+/// The peers each feed serves, read by the fan-out tasks without hopping onto the actor for every frame.
+final class Fanout: Sendable {
+    private struct State {
+        var video: [String: WebRTCPeer] = [:]
+        var audio: [String: WebRTCPeer] = [:]
+        var videoSuspended = false
+    }
+    private let state = Mutex(State())
+
+    func add(_ peer: WebRTCPeer) {
+        state.withLock { state in
+            if peer.tracks.video { state.video[peer.id] = peer }
+            if peer.tracks.audio { state.audio[peer.id] = peer }
+        }
+    }
+
+    func remove(_ peer: WebRTCPeer) {
+        state.withLock { state in
+            state.video[peer.id] = nil
+            state.audio[peer.id] = nil
+        }
+    }
+
+    var videoPeers: [WebRTCPeer] { state.withLock { Array($0.video.values) } }
+    var audioPeers: [WebRTCPeer] { state.withLock { Array($0.audio.values) } }
+    var wantsVideo: Bool { state.withLock { !$0.video.isEmpty } }
+    var wantsAudio: Bool { state.withLock { !$0.audio.isEmpty } }
+    var videoSuspended: Bool {
+        get { state.withLock { $0.videoSuspended } }
+        set { state.withLock { $0.videoSuspended = newValue } }
+    }
+}

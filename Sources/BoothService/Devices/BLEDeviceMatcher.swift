@@ -1,0 +1,68 @@
+import BoothCore
+
+/// Decides, once per Bluetooth address, what boothd does with an advertising device: read it with a firmware
+/// profile's driver, show it without connecting (not bonded yet), or ignore it. Pure, so it is tested without
+/// BlueZ; the BLE service keeps the verdict per address so a busy room costs one dictionary lookup per advert.
+public struct BLEDeviceMatcher: Sendable {
+    public enum Verdict: Sendable, Equatable {
+        /// Connect and read with this driver.
+        case manage(profile: DeviceProfile, driver: GATTMeasurementDriver)
+        /// A device boothd could read, but the policy says not to connect (not bonded).
+        case waitForBonding(profile: DeviceProfile)
+        /// No profile claims it, the claim is ambiguous, or boothd has no driver for the profile.
+        case ignore(reason: String)
+    }
+
+    public var profiles: ProfileSet
+    /// True: connect only to bonded devices (`ble.connect: bonded`).
+    public var bondedOnly: Bool
+
+    public init(profiles: ProfileSet, bondedOnly: Bool) {
+        self.profiles = profiles
+        self.bondedOnly = bondedOnly
+    }
+
+    /// The service UUIDs and name prefixes to give BlueZ's discovery filter: everything any BLE profile matches
+    /// on, so BlueZ wakes boothd for medical devices only. Name-only rules contribute their literal prefix.
+    public var discoveryServices: [GATTUUID] {
+        var seen: Set<GATTUUID> = []
+        var result: [GATTUUID] = []
+        for profile in profiles.profiles where profile.transport == .ble {
+            for case .ble(let rule) in profile.match {
+                for service in rule.services where seen.insert(service).inserted { result.append(service) }
+            }
+        }
+        return result
+    }
+
+    /// The verdict for one advertisement. `bonded` is the device's Paired property in BlueZ.
+    public func verdict(_ advertisement: BLEAdvertisement, bonded: Bool) -> Verdict {
+        let description = DeviceDescription.ble(advertisement)
+        let all = profiles.matches(description).filter { $0.profile.transport == .ble }
+        guard let best = all.first else { return .ignore(reason: "no firmware profile matches") }
+        if all.count > 1, all[1].score == best.score {
+            let ids = all.filter { $0.score == best.score }.map(\.profile.id).joined(separator: ", ")
+            return .ignore(reason: "ambiguous: profiles \(ids) match equally well")
+        }
+        guard let driver = Self.driver(for: best.profile) else {
+            return .ignore(
+                reason: "profile \(best.profile.id) needs driver \(best.profile.driver), not run over BLE yet"
+            )
+        }
+        if bondedOnly && !bonded { return .waitForBonding(profile: best.profile) }
+        return .manage(profile: best.profile, driver: driver)
+    }
+
+    /// The GATT driver a profile names, configured from the profile's options (stored records, clock).
+    public static func driver(for profile: DeviceProfile) -> GATTMeasurementDriver? {
+        guard var driver = GATTMeasurementDriver.standard[profile.driver] else { return nil }
+        driver.role = profile.role
+        switch profile.options["records"] {
+        case .text("racp"): driver.records = RecordAccess()
+        case .text("racp-omron"): driver.records = RecordAccess(omronFilter: true)
+        default: break
+        }
+        if profile.quirks.needsTimeSync { driver.clock = .always }
+        return driver
+    }
+}

@@ -1,0 +1,205 @@
+#include "CBoothShimWebRTC.h"
+
+#include "../CGstWebRTC/shim.h"
+
+#include <gst/video/video.h>
+
+// One per webrtcbin: the Swift callback and its context, shared by the signal handlers and pending promises.
+// Each holder of a reference (a connected signal, a pending promise) drops it when done; the last one releases
+// the Swift context.
+typedef struct {
+    booth_webrtc_callback callback;
+    gpointer context;
+    GDestroyNotify release;
+    gint references;
+} BoothWebRTCLink;
+
+static const char *const link_key = "booth-webrtc-link";
+
+static BoothWebRTCLink *link_ref(BoothWebRTCLink *link) {
+    g_atomic_int_inc(&link->references);
+    return link;
+}
+
+static void link_unref(gpointer data, GClosure *closure) {
+    BoothWebRTCLink *link = data;
+    if (g_atomic_int_dec_and_test(&link->references)) {
+        link->release(link->context);
+        g_free(link);
+    }
+}
+
+static void link_unref_notify(gpointer data) { link_unref(data, NULL); }
+
+static void on_negotiation_needed(GstElement *webrtc, gpointer data) {
+    BoothWebRTCLink *link = data;
+    link->callback(link->context, BOOTH_WEBRTC_NEGOTIATION_NEEDED, 0, NULL);
+}
+
+static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data) {
+    BoothWebRTCLink *link = data;
+    link->callback(link->context, BOOTH_WEBRTC_ICE_CANDIDATE, mline, candidate);
+}
+
+static void on_state(GObject *webrtc, GParamSpec *spec, gpointer data) {
+    BoothWebRTCLink *link = data;
+    gint state = 0;
+    g_object_get(webrtc, g_param_spec_get_name(spec), &state, NULL);
+    int event = g_str_equal(g_param_spec_get_name(spec), "connection-state") ? BOOTH_WEBRTC_CONNECTION_STATE
+                                                                              : BOOTH_WEBRTC_ICE_STATE;
+    link->callback(link->context, event, (guint)state, NULL);
+}
+
+void booth_webrtc_connect(GstElement *webrtc, booth_webrtc_callback callback, gpointer context,
+                          GDestroyNotify release) {
+    BoothWebRTCLink *link = g_new0(BoothWebRTCLink, 1);
+    link->callback = callback;
+    link->context = context;
+    link->release = release;
+    link->references = 1;  // held by the element's data until it is finalized
+    g_object_set_data_full(G_OBJECT(webrtc), link_key, link, link_unref_notify);
+    g_signal_connect_data(webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), link_ref(link),
+                          link_unref, 0);
+    g_signal_connect_data(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), link_ref(link), link_unref, 0);
+    g_signal_connect_data(webrtc, "notify::connection-state", G_CALLBACK(on_state), link_ref(link), link_unref, 0);
+    g_signal_connect_data(webrtc, "notify::ice-connection-state", G_CALLBACK(on_state), link_ref(link), link_unref,
+                          0);
+}
+
+static void report_promise_error(BoothWebRTCLink *link, int event, GstPromise *promise, const char *what) {
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GError *error = NULL;
+    if (reply != NULL && gst_structure_has_field(reply, "error")) {
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &error, NULL);
+    }
+    gchar *text = g_strdup_printf("%s: %s", what, error != NULL ? error->message : "no reply");
+    link->callback(link->context, event, 0, text);
+    g_free(text);
+    g_clear_error(&error);
+}
+
+static void on_offer_created(GstPromise *promise, gpointer data) {
+    BoothWebRTCLink *link = data;
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+        report_promise_error(link, BOOTH_WEBRTC_OFFER, promise, "create-offer was interrupted");
+        gst_promise_unref(promise);
+        return;
+    }
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *offer = NULL;
+    if (reply != NULL) {
+        gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+    }
+    if (offer == NULL) {
+        report_promise_error(link, BOOTH_WEBRTC_OFFER, promise, "create-offer failed");
+    } else {
+        gchar *text = gst_sdp_message_as_text(offer->sdp);
+        link->callback(link->context, BOOTH_WEBRTC_OFFER, 1, text);
+        g_free(text);
+        gst_webrtc_session_description_free(offer);
+    }
+    gst_promise_unref(promise);
+}
+
+void booth_webrtc_create_offer(GstElement *webrtc) {
+    BoothWebRTCLink *link = g_object_get_data(G_OBJECT(webrtc), link_key);
+    if (link == NULL) return;
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, link_ref(link), link_unref_notify);
+    g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
+}
+
+static void on_description_set(GstPromise *promise, gpointer data) {
+    BoothWebRTCLink *link = data;
+    const GstStructure *reply =
+        gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED ? gst_promise_get_reply(promise) : NULL;
+    if (reply != NULL && gst_structure_has_field(reply, "error")) {
+        report_promise_error(link, BOOTH_WEBRTC_DESCRIPTION_SET, promise, "webrtcbin refused the description");
+    } else if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+        report_promise_error(link, BOOTH_WEBRTC_DESCRIPTION_SET, promise, "setting the description was interrupted");
+    } else {
+        link->callback(link->context, BOOTH_WEBRTC_DESCRIPTION_SET, 1, NULL);
+    }
+    gst_promise_unref(promise);
+}
+
+int booth_webrtc_set_description(GstElement *webrtc, int remote, const char *sdp) {
+    BoothWebRTCLink *link = g_object_get_data(G_OBJECT(webrtc), link_key);
+    if (link == NULL) return 0;
+    GstSDPMessage *message = NULL;
+    if (gst_sdp_message_new_from_text(sdp, &message) != GST_SDP_OK || message == NULL) return 0;
+    if (gst_sdp_message_medias_len(message) == 0) {
+        gst_sdp_message_free(message);
+        return 0;
+    }
+    GstWebRTCSessionDescription *description =
+        gst_webrtc_session_description_new(remote ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, message);
+    GstPromise *promise = gst_promise_new_with_change_func(on_description_set, link_ref(link), link_unref_notify);
+    g_signal_emit_by_name(webrtc, remote ? "set-remote-description" : "set-local-description", description, promise);
+    gst_webrtc_session_description_free(description);
+    return 1;
+}
+
+void booth_webrtc_add_ice_candidate(GstElement *webrtc, guint mline, const char *candidate) {
+    g_signal_emit_by_name(webrtc, "add-ice-candidate", mline, candidate);
+}
+
+int booth_webrtc_set_sendonly(GstElement *webrtc) {
+    GArray *transceivers = NULL;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    if (transceivers == NULL) return 0;
+    int count = (int)transceivers->len;
+    for (guint i = 0; i < transceivers->len; i++) {
+        GstWebRTCRTPTransceiver *transceiver = g_array_index(transceivers, GstWebRTCRTPTransceiver *, i);
+        g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+    }
+    g_array_unref(transceivers);
+    return count;
+}
+
+int booth_webrtc_restrict_ice(GstElement *webrtc, const char *address) {
+    GObject *ice = NULL;
+    g_object_get(webrtc, "ice-agent", &ice, NULL);
+    if (ice == NULL) return 0;
+    int done = 0;
+    GParamSpec *agent_spec = g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent");
+    if (agent_spec != NULL && g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp") != NULL) {
+        g_object_set(ice, "ice-tcp", FALSE, NULL);
+        NiceAgent *agent = NULL;
+        g_object_get(ice, "agent", &agent, NULL);
+        if (agent != NULL) {
+            NiceAddress *local = nice_address_new();
+            if (nice_address_set_from_string(local, address)) {
+                done = nice_agent_add_local_address(agent, local) ? 1 : 0;
+            }
+            nice_address_free(local);
+            g_object_unref(agent);
+        }
+    }
+    g_object_unref(ice);
+    return done;
+}
+
+void booth_webrtc_buffer_set_timing(GstBuffer *buffer, GstClockTime pts, GstClockTime duration) {
+    GST_BUFFER_PTS(buffer) = pts;
+    GST_BUFFER_DTS(buffer) = pts;
+    GST_BUFFER_DURATION(buffer) = duration == 0 ? GST_CLOCK_TIME_NONE : duration;
+}
+
+static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (event != NULL && gst_video_event_is_force_key_unit(event)) {
+        BoothWebRTCLink *link = data;
+        link->callback(link->context, BOOTH_WEBRTC_KEYFRAME_REQUEST, 0, NULL);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+int booth_webrtc_watch_keyframe_requests(GstElement *webrtc, GstElement *source) {
+    BoothWebRTCLink *link = g_object_get_data(G_OBJECT(webrtc), link_key);
+    if (link == NULL) return 0;
+    GstPad *pad = gst_element_get_static_pad(source, "src");
+    if (pad == NULL) return 0;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, link_ref(link), link_unref_notify);
+    gst_object_unref(pad);
+    return 1;
+}

@@ -1,0 +1,94 @@
+import BoothCore
+import BoothService
+import Testing
+
+@Suite struct BLEDeviceMatcherTests {
+    static func profile(
+        _ id: String,
+        driver: String,
+        role: DeviceRole,
+        _ rule: BLEMatch,
+        transport: ProfileTransport = .ble
+    ) -> DeviceProfile {
+        DeviceProfile(id: id, name: id, role: role, transport: transport, driver: driver, match: [.ble(rule)])
+    }
+
+    static let profiles = ProfileSet(layers: [
+        [
+            profile("sig.plx", driver: "ble.plx", role: .oximeter, BLEMatch(services: [GATTUUID(0x1822)])),
+            profile("sig.bps", driver: "ble.bps", role: .bp, BLEMatch(services: [GATTUUID(0x1810)])),
+            profile("sig.hts", driver: "ble.hts", role: .thermometer, BLEMatch(services: [GATTUUID(0x1809)])),
+            profile(
+                "omron.bps",
+                driver: "ble.bps",
+                role: .bp,
+                BLEMatch(
+                    services: [GATTUUID(0x1810)],
+                    manufacturerData: ManufacturerDataMatch(companyID: 0x020E)
+                )
+            ),
+            profile(
+                "viatom.o2",
+                driver: "viatom.o2",
+                role: .oximeter,
+                BLEMatch(names: [NamePattern("O2Ring*")])
+            ),
+        ]
+    ])
+
+    @Test func discoveryFilterListsEveryServiceOnce() {
+        let matcher = BLEDeviceMatcher(profiles: Self.profiles, bondedOnly: true)
+        let services = matcher.discoveryServices
+        #expect(services.count == 3)
+        #expect(Set(services) == [GATTUUID(0x1822), GATTUUID(0x1810), GATTUUID(0x1809)])
+    }
+
+    @Test func bondedDeviceOfAKnownServiceIsManagedWithItsDriver() {
+        let matcher = BLEDeviceMatcher(profiles: Self.profiles, bondedOnly: true)
+        let verdict = matcher.verdict(BLEAdvertisement(name: "Cuff", services: [GATTUUID(0x1810)]), bonded: true)
+        guard case .manage(let profile, let driver) = verdict else {
+            Issue.record("expected manage, got \(verdict)")
+            return
+        }
+        #expect(profile.id == "sig.bps")
+        #expect(driver.id == "ble.bps")
+        #expect(driver.measurement == GATTUUID(0x2A35))
+        #expect(driver.role == .bp)
+    }
+
+    @Test func unbondedDeviceWaitsWhenOnlyBondedDevicesConnect() throws {
+        let advert = BLEAdvertisement(services: [GATTUUID(0x1822)])
+        let strict = BLEDeviceMatcher(profiles: Self.profiles, bondedOnly: true)
+        let plx = try #require(Self.profiles["sig.plx"])
+        #expect(strict.verdict(advert, bonded: false) == .waitForBonding(profile: plx))
+        let open = BLEDeviceMatcher(profiles: Self.profiles, bondedOnly: false)
+        guard case .manage(let profile, _) = open.verdict(advert, bonded: false) else {
+            Issue.record("a matching device connects under ble.connect=matching")
+            return
+        }
+        #expect(profile.id == "sig.plx")
+    }
+
+    @Test func moreSpecificProfileWins() {
+        let matcher = BLEDeviceMatcher(profiles: Self.profiles, bondedOnly: false)
+        let advert = BLEAdvertisement(services: [GATTUUID(0x1810)], manufacturerData: [0x020E: [0x01]])
+        guard case .manage(let profile, _) = matcher.verdict(advert, bonded: true) else {
+            Issue.record("expected manage")
+            return
+        }
+        #expect(profile.id == "omron.bps")
+    }
+
+    @Test func unknownAmbiguousAndDriverlessDevicesAreIgnored() {
+        let matcher = BLEDeviceMatcher(profiles: Self.profiles, bondedOnly: false)
+        let unknown = matcher.verdict(BLEAdvertisement(name: "Headphones", services: [GATTUUID(0x110B)]), bonded: true)
+        #expect(unknown == .ignore(reason: "no firmware profile matches"))
+        let both = matcher.verdict(
+            BLEAdvertisement(services: [GATTUUID(0x1822), GATTUUID(0x1809)]),
+            bonded: true
+        )
+        #expect(both == .ignore(reason: "ambiguous: profiles sig.hts, sig.plx match equally well"))
+        let vendor = matcher.verdict(BLEAdvertisement(name: "O2Ring 1234"), bonded: true)
+        #expect(vendor == .ignore(reason: "profile viatom.o2 needs driver viatom.o2, not run over BLE yet"))
+    }
+}

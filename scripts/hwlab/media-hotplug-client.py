@@ -1,0 +1,197 @@
+"""Lab guest client: boothd with udev discovery on real kernel devices (vivid, snd-aloop).
+
+Loads the modules, starts boothd (no simulator; lab profiles make vivid an otoscope and snd-aloop's capture side a
+stethoscope), then over the session API: both devices appear with their roles; a snapshot and a recording become
+artifacts; the camera is unplugged (vivid's disconnect control, then module removal) and the stethoscope too
+(module removal): each goes `gone`, and after re-loading its module comes back `ready` (resume time printed);
+a snapshot after the camera's return works.
+
+Usage (in the lab VM): python media-hotplug-client.py BOOTHD_BINARY REPO_ROOT
+"""
+
+import asyncio
+import glob
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = sys.argv[2]
+
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+e2e = load("api_e2e", os.path.join(ROOT, "scripts/test.d/40-api-e2e.py"))
+media = load("media_e2e", os.path.join(ROOT, "scripts/test.d/43-media-artifacts.py"))
+VIVID = ["vivid", "n_devs=1", "node_types=0x1", "input_types=0x00"]
+CAMERA = "v4l2:vivid.0"
+STETHOSCOPE = "alsa:Loopback:1"
+
+
+def sh(*args, check=True):
+    result = subprocess.run(list(args), capture_output=True, text=True, timeout=180)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed: {result.stderr.strip()}")
+    return result
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Devices:
+    """Follows the device list: `devices` at connect, then `device` changes."""
+
+    def __init__(self):
+        self.state = {}
+
+    def feed(self, message):
+        if message["type"] == "devices":
+            for device in message["devices"]:
+                self.state[device["id"]] = device
+        elif message["type"] == "device":
+            self.state[message["device"]["id"]] = message["device"]
+        elif message["type"] == "event":
+            media.pending_artifacts.setdefault(message["data"].get("artifact", {}).get("id"), message)
+
+    async def wait(self, ws, device_id, states, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            device = self.state.get(device_id)
+            if device and device["state"] in states:
+                return device
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{device_id} not in {states} within {timeout} s (now {device})")
+            try:
+                self.feed(await e2e.recv(ws, timeout=left))
+            except asyncio.TimeoutError:
+                pass
+
+
+def boothctl_camera():
+    """`boothctl camera ...` against vivid (human and --json output)."""
+    import json
+    boothctl = os.path.join(os.path.dirname(sys.argv[1]), "boothctl")
+    listed = json.loads(sh(boothctl, "camera", "list", "--json").stdout)
+    vivid = [c for c in listed if c["card"].startswith("vivid")]
+    assert vivid and "YUYV" in vivid[0]["formats"], listed
+    node = vivid[0]["path"]
+    formats = json.loads(sh(boothctl, "camera", "formats", "--device", node, "--json").stdout)
+    assert any(f["fourcc"] == "YUYV" and f["sizes"] for f in formats), formats
+    controls = json.loads(sh(boothctl, "camera", "controls", "--device", node, "--json").stdout)
+    brightness = next(c for c in controls if c.get("role") == "brightness")
+    assert brightness["maximum"] > brightness["minimum"], brightness
+    human = sh(boothctl, "camera", "controls", "--device", node).stdout
+    assert "brightness [brightness]" in human, human
+    path = os.path.join(tempfile.gettempdir(), "vivid.jpg")
+    shot = json.loads(sh(boothctl, "camera", "snapshot", "--device", node, "-o", path, "--json").stdout)
+    assert media.jpeg_size(open(path, "rb").read()) == (shot["width"], shot["height"]), shot
+    test = json.loads(sh(boothctl, "camera", "stream-test", "--device", node, "--seconds", "4", "--json").stdout)
+    assert test["frames"] > 0 and test["bitrateKbps"] > 0, test
+    e2e.ok(f"boothctl camera list/formats/controls/snapshot/stream-test on {node}: snapshot {shot['width']}x"
+           f"{shot['height']} in {shot['snapshotMilliseconds']:.0f} ms; stream {test['framesPerSecond']:.1f} fps, "
+           f"{test['bitrateKbps']:.0f} kbit/s (budget {test['budgetKbps']}), first frame "
+           f"{test['firstFrameMilliseconds']:.0f} ms (TCG guest, debug build)")
+
+
+async def main():
+    sh("modprobe", *VIVID)
+    sh("modprobe", "snd-aloop")
+    boothctl_camera()
+    profiles = f"{ROOT}/firmware-profiles,{ROOT}/scripts/hwlab/profiles-media"
+    with tempfile.TemporaryDirectory(prefix="boothd-hotplug-") as state_dir:
+        daemon = e2e.Daemon(state_dir, e2e.free_port(), extra=["--set", f"profiles.directories={profiles}"])
+        try:
+            daemon.start(ready_timeout=90)  # a debug build under TCG
+            await scenario(daemon)
+        except BaseException:
+            print(open(os.path.join(state_dir, "boothd.log")).read()[-6000:])
+            raise
+        finally:
+            daemon.stop()
+    print(f"media hotplug lab: all passed ({e2e.validated} server messages validated)")
+
+
+async def scenario(daemon):
+    ws = await e2e.websockets.connect(daemon.url, max_size=2**24)
+    await e2e.send(ws, {"type": "hello", "protocol": 1, "token": daemon.token, "clientId": "lab"})
+    assert (await e2e.recv(ws))["type"] == "welcome"
+    devices = Devices()
+    devices.feed(await e2e.recv(ws))
+    camera = await devices.wait(ws, CAMERA, {"ready"}, 150)  # a debug build under TCG starts slowly
+    steth = await devices.wait(ws, STETHOSCOPE, {"ready"}, 30)
+    assert camera["role"] == "otoscope" and camera["transport"] == "v4l2", camera
+    assert steth["role"] == "stethoscope" and steth["transport"] == "alsa", steth
+    e2e.ok(f"udev discovery: {CAMERA} ({camera['model']}) otoscope and {STETHOSCOPE} stethoscope ready")
+
+    reply = await media.command(ws, "snap1", "snapshot.take", deviceId=CAMERA, timeout=90)
+    assert reply["type"] == "result", reply
+    event = await media.wait_artifact(ws, reply["data"]["artifactId"])
+    body = media.check_part(daemon, event["data"]["artifact"], "snapshot.jpg", "image/jpeg")
+    size = media.jpeg_size(body)
+    assert size == (int(reply["data"]["width"]), int(reply["data"]["height"])), size
+    snapshot_ms = reply["data"]["latencyMs"]
+    reply = await media.command(ws, "ctl1", "camera.control", deviceId=CAMERA, control="brightness", value="200", timeout=90)
+    assert reply["type"] in ("result", "error"), reply
+    e2e.ok(f"vivid snapshot {size[0]}x{size[1]} in {snapshot_ms} ms; "
+           f"camera.control brightness → {reply['type']} {reply.get('code', '')}")
+
+    reply = await media.command(ws, "rec1", "measurement.start", deviceId=STETHOSCOPE, seconds=2, timeout=90)
+    assert reply["type"] == "result", reply
+    event = await media.wait_artifact(ws, reply["data"]["artifactId"], timeout=60)
+    flac = media.check_part(daemon, event["data"]["artifact"], "recording.flac", "audio/flac")
+    rate, channels, frames = media.flac_streaminfo(flac)
+    assert rate == 48000 and frames == 2 * 48000, (rate, channels, frames)
+    e2e.ok("snd-aloop recording 2 s: FLAC 48000 Hz over HTTP")
+
+    # Camera unplug while streaming: unbinding the vivid platform device from its driver unregisters the node with
+    # the stream open, as pulling a USB camera does (a udev remove); binding it again is the re-plug (udev add).
+    started = time.monotonic()
+    write("/sys/bus/platform/drivers/vivid/unbind", "vivid.0")
+    await devices.wait(ws, CAMERA, {"gone"}, 30)
+    gone_after = time.monotonic() - started
+    plugged = time.monotonic()
+    write("/sys/bus/platform/drivers/vivid/bind", "vivid.0")
+    await devices.wait(ws, CAMERA, {"ready"}, 150)
+    camera_resume = time.monotonic() - plugged
+    reply = await media.command(ws, "snap2", "snapshot.take", deviceId=CAMERA, timeout=90)
+    assert reply["type"] == "result", reply
+    e2e.ok(f"camera unplugged while streaming → gone in {gone_after:.2f} s; re-plug → ready in {camera_resume:.2f} s "
+           f"(pipeline start under TCG, debug build), snapshot works again")
+
+    # Stethoscope unplug during a recording: the partial recording is kept (complete=false), the device goes gone.
+    reply = await media.command(ws, "rec3", "measurement.start", deviceId=STETHOSCOPE, seconds=30, timeout=90)
+    assert reply["type"] == "result", reply
+    await asyncio.sleep(3)
+    started = time.monotonic()
+    write("/sys/bus/platform/drivers/snd_aloop/unbind", "snd_aloop.0")
+    await devices.wait(ws, STETHOSCOPE, {"gone"}, 30)
+    gone_after = time.monotonic() - started
+    event = await media.wait_artifact(ws, reply["data"]["artifactId"], timeout=90)
+    partial = event["data"]["artifact"]
+    assert not partial["complete"] and partial["metadata"].get("truncatedBy") == "device", partial
+    seconds = float(partial["metadata"]["durationSeconds"])
+    assert 0.5 < seconds < 29, seconds
+    plugged = time.monotonic()
+    write("/sys/bus/platform/drivers/snd_aloop/bind", "snd_aloop.0")
+    await devices.wait(ws, STETHOSCOPE, {"ready"}, 60)
+    steth_resume = time.monotonic() - plugged
+    reply = await media.command(ws, "rec4", "measurement.start", deviceId=STETHOSCOPE, seconds=1, timeout=90)
+    assert reply["type"] == "result", reply
+    await media.wait_artifact(ws, reply["data"]["artifactId"], timeout=60)
+    e2e.ok(f"stethoscope unplugged during a recording → gone in {gone_after:.2f} s, partial recording kept "
+           f"({seconds:.1f} s, complete=false); re-plug → ready in {steth_resume:.2f} s; records again")
+    print(f"media hotplug lab: resume camera {camera_resume:.2f} s, stethoscope {steth_resume:.2f} s (TCG guest)")
+    await ws.close()
+
+
+asyncio.run(main())

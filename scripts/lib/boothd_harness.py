@@ -1,0 +1,279 @@
+"""Shared harness for the reliability scripts (benchmarks, fault suite, soak, security checks).
+
+Starts the real boothd on 127.0.0.1 with an ephemeral port and a private state directory, listens on its own
+NOTIFY_SOCKET (so READY/WATCHDOG/STATUS are observed exactly as systemd would), and reads the process's figures
+from /proc (RSS, smaps_rollup, fds, threads). Every start is bounded; stop() always reaps the process.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NotifyListener:
+    """An AF_UNIX datagram socket standing in for systemd's notification socket."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "notify.sock")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def wait_for(self, key, timeout):
+        """Waits for a datagram containing `key` (e.g. "READY=1"); returns the monotonic time it arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {key} from boothd in {timeout} s (got {self.messages})")
+            self.sock.settimeout(left)
+            data = self.sock.recv(4096).decode(errors="replace")
+            arrived = time.monotonic()
+            self.messages.append(data)
+            if key in data.split("\n"):
+                return arrived
+
+    def close(self):
+        self.sock.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+class Boothd:
+    """One boothd process. `settings` are --set key=value pairs; the API always binds 127.0.0.1:ephemeral."""
+
+    def __init__(self, binary, state_dir=None, settings=None, env=None, port=None):
+        self.binary = binary
+        self._own_state = state_dir is None
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="boothd-rel-")
+        self.port = port or free_port()
+        self.settings = {
+            "api.host": "127.0.0.1",
+            "api.port": str(self.port),
+            "storage.state_directory": self.state_dir,
+            "logging.format": "text",
+        }
+        self.settings.update(settings or {})
+        self.env = dict(os.environ)
+        self.env.pop("NOTIFY_SOCKET", None)
+        self.env.update(env or {})
+        self.process = None
+        self.notify = None
+        self.log_path = os.path.join(self.state_dir, "boothd.log")
+        self.started_at = None
+        self.ready_at = None
+
+    def start(self, timeout=30, wait_ready=True):
+        self.notify = NotifyListener(self.state_dir)
+        env = dict(self.env, NOTIFY_SOCKET=self.notify.path)
+        args = [self.binary]
+        for key, value in self.settings.items():
+            if value is not None:  # None: leave the key at boothd's own default
+                args += ["--set", f"{key}={value}"]
+        log = open(self.log_path, "ab")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, env=env)
+        log.close()
+        if wait_ready:
+            try:
+                self.ready_at = self.notify.wait_for("READY=1", timeout)
+            except (TimeoutError, OSError):
+                code = self.process.poll()
+                self.stop()
+                raise RuntimeError(f"boothd not READY in {timeout} s (exit {code}); log: {self.log_tail()}")
+        return self
+
+    @property
+    def startup_ms(self):
+        return (self.ready_at - self.started_at) * 1000
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, sig):
+        self.process.send_signal(sig)
+
+    def kill9(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, timeout=15):
+        """SIGTERM then wait; returns the exit code."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.notify:
+            self.notify.close()
+            self.notify = None
+        return self.process.returncode if self.process else None
+
+    def cleanup(self):
+        self.stop()
+        if self._own_state:
+            subprocess.run(["rm", "-rf", self.state_dir], check=False)
+
+    @property
+    def token(self):
+        with open(os.path.join(self.state_dir, "api-token")) as f:
+            return f.read().strip()
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def http(self, path, timeout=5):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as r:
+            return r.status, r.read()
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=15):
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    # --- /proc figures ---
+
+    def status_kib(self, field):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def rss_mib(self):
+        return self.status_kib("VmRSS") / 1024
+
+    def threads(self):
+        return len(os.listdir(f"/proc/{self.process.pid}/task"))
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+
+    def smaps_rollup(self):
+        out = {}
+        with open(f"/proc/{self.process.pid}/smaps_rollup") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1])
+        return out
+
+    def rss_by_mapping(self, top=12):
+        """RSS (KiB) per mapping name: heap/anon vs each shared library, biggest first."""
+        totals = {}
+        name = None
+        with open(f"/proc/{self.process.pid}/smaps") as f:
+            for line in f:
+                fields = line.split()
+                if not fields:
+                    continue
+                if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+                    name = fields[5] if len(fields) >= 6 else "[anon]"
+                    name = os.path.basename(name) if name.startswith("/") else name
+                elif fields[0] == "Rss:":
+                    totals[name] = totals.get(name, 0) + int(fields[1])
+        return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def wait_until(predicate, timeout, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def ensure_venv(root, packages=("websockets",)):
+    """Returns the venv python, installing `packages` once (same venv as the other test steps)."""
+    venv = os.path.join(root, ".build", "venv")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run(["python3", "-m", "venv", venv], check=True)
+    return python
+
+
+def emit(figures, prefix="bench-json: "):
+    """Prints figures as one machine-readable line (scripts/bench/all.py collects these)."""
+    print(prefix + json.dumps(figures, sort_keys=True), flush=True)
+
+
+# --- WebSocket session client (needs the `websockets` package: use the .build/venv python) ---
+
+class Client:
+    """A session API client: hello, then commands and events; `events` collects every event received."""
+
+    def __init__(self, ws, welcome):
+        self.ws = ws
+        self.welcome = welcome
+        self.events = []
+        self.pending = {}
+        self.counter = 0
+
+    @classmethod
+    async def connect(cls, daemon, client_id, origin=None):
+        import websockets
+        headers = {"Origin": origin} if origin else None
+        ws = await websockets.connect(daemon.ws_url, max_size=2**24, additional_headers=headers)
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token, "clientId": client_id}))
+        welcome = json.loads(await ws.recv())
+        if welcome.get("type") != "welcome":
+            raise RuntimeError(f"no welcome: {welcome}")
+        while json.loads(await ws.recv())["type"] != "devices":
+            pass
+        return cls(ws, welcome)
+
+    async def command(self, name, timeout=10, **params):
+        self.counter += 1
+        request = f"c{self.counter}"
+        await self.ws.send(json.dumps({"type": "command", "id": request, "command": name, "params": params}))
+        import asyncio
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), max(0.01, deadline - time.monotonic()))
+            message = json.loads(raw)
+            if message["type"] == "event":
+                self.events.append(message)
+            elif message["type"] in ("result", "error") and message.get("id") == request:
+                return message
+
+    async def drain(self, seconds, ack=True):
+        """Reads events for `seconds`, acknowledging the newest one as it goes."""
+        import asyncio
+        deadline = time.monotonic() + seconds
+        newest = None
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = json.loads(await asyncio.wait_for(self.ws.recv(), left))
+            except asyncio.TimeoutError:
+                break
+            if message["type"] == "event":
+                self.events.append(message)
+                newest = message["id"]
+        if ack and newest is not None:
+            await self.ws.send(json.dumps({"type": "ack", "upTo": newest}))
+        return newest
+
+    async def close(self):
+        await self.ws.close()
