@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "BoothService",
             dependencies: [
-                "BoothCore", "BoothMedia", "BoothYAML",
+                "BoothCore", "BoothMedia", "BoothYAML", "BoothRender",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -20,6 +20,7 @@ const names = {
   150022: ["Diastolic", "mmHg"], 150023: ["Mean", "mmHg"], 150364: ["Temperature", "°C"],
   150488: ["Perfusion index", "%"],
   160184: ["Glucose", ""], 188736: ["Weight", "kg"], 147842: ["Heart rate", "/min"],
+  147240: ["RR interval", "ms"],
 };
 
 function decimal(number) {
@@ -41,7 +42,8 @@ function renderDevices() {
   for (const device of devices.values()) {
     const row = document.createElement("tr");
     row.append(text("td", `${device.model || device.id}`), text("td", device.role),
-      text("td", device.state + (device.stateReason ? `: ${device.stateReason}` : ""), `state-${device.state}`),
+      text("td", device.state + (device.stateReason ? `: ${device.stateReason}` : "")
+        + (device.warning ? ` — ${device.warning}` : ""), device.warning ? "warning" : `state-${device.state}`),
       text("td", device.batteryPercent == null ? "—" : `${device.batteryPercent} %`));
     body.append(row);
   }
@@ -101,6 +103,9 @@ function handleEvent(message) {
     case "measurement.discarded":
       pending.delete(data.measurementId);
       break;
+    case "artifact":
+      if (data.artifact.kind === "ecg-strip") showStrip(data.artifact);
+      break;
     case "session.started": setSession(data); break;
     case "session.ended": setSession(null); vitals.clear(); break;
   }
@@ -133,6 +138,7 @@ function connect() {
       case "welcome":
         status(`connected (storage ${message.storage.state})`, message.storage.state === "ok");
         setSession(message.session);
+        ecg.subscribe();
         // #live=1 starts the live stream on connection (kiosk mode, end-to-end test).
         if (params.get("live") === "1") startLive();
         break;
@@ -144,6 +150,7 @@ function connect() {
       case "device": devices.set(message.device.id, message.device); renderDevices(); break;
       case "device.removed": devices.delete(message.deviceId); renderDevices(); break;
       case "event": handleEvent(message); break;
+      case "waveform": ecg.add(message); break;
       case "error": status(`error: ${message.code}: ${message.message}`, false); break;
       case "resync": status("catching up…", true); break;
       case "storage":
@@ -167,6 +174,90 @@ document.getElementById("start").onclick = () => command("session.start", {
 document.getElementById("end").onclick = () => {
   const current = document.getElementById("session").textContent.split(" ")[0];
   command("session.end", { sessionId: current });
+};
+
+// Live ECG: waveform chunks drawn as a sweep on a paper-like grid (1 mm / 5 mm, 25 mm/s, 10 mm/mV at 4 px/mm).
+const ecg = {
+  canvas: document.getElementById("ecg"),
+  pxPerMm: 4,
+  deviceId: null,
+  stream: null,
+  lastSeq: 0,
+  x: 0,
+  previous: null,
+  baseline: null,
+  subscribe() {
+    const params = {};
+    if (this.deviceId && this.stream) Object.assign(params, { deviceId: this.deviceId, stream: this.stream, after: this.lastSeq });
+    command("waveform.subscribe", params);
+  },
+  grid(from = 0, width = this.canvas.width) {
+    // Blank paper between x = from and from + width: white, then the 1 mm and 5 mm lines that cross it.
+    const context = this.canvas.getContext("2d");
+    const to = Math.min(this.canvas.width, from + width);
+    context.fillStyle = "#fff";
+    context.fillRect(from, 0, to - from, this.canvas.height);
+    for (let mm = 0; mm * this.pxPerMm <= Math.max(this.canvas.width, this.canvas.height); mm += 1) {
+      const at = mm * this.pxPerMm;
+      context.strokeStyle = mm % 5 === 0 ? "#f08080" : "#fbd5d5";
+      context.lineWidth = mm % 5 === 0 ? 1 : 0.5;
+      context.beginPath();
+      if (at >= from && at <= to) { context.moveTo(at, 0); context.lineTo(at, this.canvas.height); }
+      context.moveTo(from, at); context.lineTo(to, at);
+      context.stroke();
+    }
+  },
+  add(chunk) {
+    if (this.deviceId && chunk.deviceId !== this.deviceId) return;
+    if (!this.deviceId) { this.deviceId = chunk.deviceId; this.grid(); }
+    this.stream = chunk.stream;
+    this.lastSeq = chunk.seq;
+    document.getElementById("ecg-status").textContent = chunk.end ? `${chunk.deviceId}: disconnected`
+      : `${chunk.deviceId} · ${chunk.label} · ${chunk.sampleRateHz} Hz` + (chunk.skipped ? ` · ${chunk.skipped} chunks missed` : "");
+    if (chunk.restart || chunk.end || chunk.skipped) this.previous = null;
+    const context = this.canvas.getContext("2d");
+    const step = 25 * this.pxPerMm / chunk.sampleRateHz;          // 25 mm/s
+    const gain = 10 * this.pxPerMm / 1000;                        // 10 mm/mV, samples in µV
+    const gaps = new Map(chunk.gaps.map((gap) => [gap.beforeSample, gap.missing]));
+    for (let index = 0; index <= chunk.samples.length; index += 1) {
+      if (gaps.has(index)) {                                      // lost samples: a break, never closed up
+        this.advance(context, step * gaps.get(index));
+        this.previous = null;
+      }
+      if (index === chunk.samples.length) break;
+      const microvolts = chunk.origin + chunk.scale * chunk.samples[index];
+      this.baseline = this.baseline === null ? microvolts : this.baseline * 0.995 + microvolts * 0.005;
+      const y = this.canvas.height / 2 - (microvolts - this.baseline) * gain;
+      this.advance(context, step);
+      context.strokeStyle = "#111";
+      context.lineWidth = 1.2;
+      if (this.previous && this.previous.x < this.x) {
+        context.beginPath(); context.moveTo(this.previous.x, this.previous.y); context.lineTo(this.x, y); context.stroke();
+      }
+      this.previous = { x: this.x, y };
+    }
+  },
+  advance(context, dx) {
+    this.x += dx;
+    if (this.x >= this.canvas.width) { this.x = 0; this.previous = null; }
+    // Sweep: fresh paper a few millimetres ahead of the pen.
+    this.grid(Math.floor(this.x) + 1, 3 * this.pxPerMm);
+  },
+};
+ecg.grid();
+
+function showStrip(artifact) {
+  const box = document.getElementById("strips");
+  const link = document.createElement("a");
+  link.href = artifact.parts.find((part) => part.name === "strip.pdf").url + "?token=" + encodeURIComponent(token);
+  link.textContent = `strip ${new Date(artifact.takenAt / 1000).toLocaleTimeString()}`
+    + (artifact.metadata.meanHeartRate ? ` · ${artifact.metadata.meanHeartRate} /min` : "")
+    + (artifact.complete ? "" : " · INCOMPLETE");
+  box.append(link, " ");
+}
+
+document.getElementById("strip").onclick = () => {
+  if (ecg.deviceId) command("ecg.strip", { deviceId: ecg.deviceId, seconds: 30 });
 };
 
 if (!token) status("no token: open this page as /#token=… (boothctl token show)", false);

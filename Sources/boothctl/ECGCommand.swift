@@ -8,7 +8,7 @@ struct ECGCommand: ParsableCommand {
         commandName: "ecg",
         abstract:
             "ECG tools: render strips, make synthetic recordings, benchmark (decode bytes with `boothctl decode 2A37|pmd-ecg`).",
-        subcommands: [ECGStripCommand.self, ECGSynthCommand.self, ECGBenchCommand.self]
+        subcommands: [ECGStripCommand.self, ECGSynthCommand.self, ECGBenchCommand.self, ECGRecordCommand.self]
     )
 }
 

@@ -24,16 +24,19 @@ struct BLEDeviceService: Service {
         config: BoothConfig,
         profiles: ProfileLibrary,
         sink: any MeasurementSink,
-        registry: DeviceRegistry
+        registry: DeviceRegistry,
+        waveforms: WaveformFeed? = nil
     ) -> [any Service] {
-        make(config: config, profiles: profiles, sink: sink, registry: registry).map { [$0] } ?? []
+        make(config: config, profiles: profiles, sink: sink, registry: registry, waveforms: waveforms).map { [$0] }
+            ?? []
     }
 
     static func make(
         config: BoothConfig,
         profiles: ProfileLibrary,
         sink: any MeasurementSink,
-        registry: DeviceRegistry
+        registry: DeviceRegistry,
+        waveforms: WaveformFeed? = nil
     ) -> BLEDeviceService? {
         let logger = Logger(label: "boothd.ble")
         guard config.ble.enabled else { return nil }
@@ -54,7 +57,8 @@ struct BLEDeviceService: Service {
                 driverServices: DriverServices(
                     cursors: RecordCursorFile(directory: config.storage.stateDirectory),
                     localTime: Self.localTime
-                )
+                ),
+                waveforms: waveforms
             ),
             registry: registry,
             logger: logger
@@ -228,7 +232,7 @@ struct BLEDeviceService: Service {
         logger: Logger
     ) -> ManagedDevice {
         let source = BLELinkSource(central: central, adapter: device.adapter, address: device.address, logger: logger)
-        return ManagedDevice(
+        var managed = ManagedDevice(
             identity: DeviceIdentity(
                 id: device.deviceID,
                 transport: "ble",
@@ -241,6 +245,9 @@ struct BLEDeviceService: Service {
             waitUntilReachable: { try await source.waitUntilConnected() },
             connect: { try source.takeLink() }
         )
+        // An ECG strap: heart rate + live ECG (waveform feed, strips on command).
+        if profile.driver == ManagedDevice.polarECGDriverID { managed.customDriver = PolarECGDriver() }
+        return managed
     }
 }
 

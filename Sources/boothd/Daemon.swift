@@ -68,11 +68,14 @@ struct Daemon {
             logger.critical("cannot read or create the API token", metadata: ["error": "\(error)"])
             throw ExitCode(73)  // EX_CANTCREAT
         }
-        // Device commands go to the modules registered for them: media (cameras, stethoscopes) here, the device
-        // supervisor below; a command for a device one module does not know is tried on the next.
+        let ecg = ECGWiring(config: config, outbox: outbox)
         let media = MediaWiring.commands(config: config, outbox: outbox, devices: devices)
-        let deviceCommands = DeviceCommandRouter()
-        deviceCommands.register(Array(MediaDeviceCommands.commandNames), to: media)
+        // Media devices first, then ECG, then the device supervisor (registered below when it runs): each passes a
+        // device it does not know to the next.
+        let deviceCommands = DeviceCommandRouter(
+            [.init(commands: MediaDeviceCommands.commandNames, handler: media)]
+                + (ecg.commands.map { [.init(commands: ECGStripService.commands, handler: $0)] } ?? [])
+        )
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
@@ -81,6 +84,7 @@ struct Daemon {
             config: config,
             fhir: true,
             logger: Logger(label: "boothd.api"),
+            waveforms: ecg.feed,
             usage: usage,
             safety: safety
         )
@@ -170,11 +174,13 @@ struct Daemon {
             }
             await MediaWiring.registerSimulated(camera: camera, with: media)
         }
+        deviceServices += ecg.services(sink: recorder, registry: devices)
         deviceServices += BLEDeviceService.services(
             config: config,
             profiles: profiles,
             sink: recorder,
-            registry: devices
+            registry: devices,
+            waveforms: ecg.feed
         )
         deviceServices.append(
             MetricsSampler(

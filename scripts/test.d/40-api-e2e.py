@@ -748,5 +748,5 @@ async def main():
     print(f"api e2e: all passed ({validated} server messages validated against the JSON Schema)")
 
 
-if __name__ == "__main__":  # imported by 43-safety-e2e.py, 43-media-artifacts.py and scripts/hwlab/ble/boothd_e2e.py
+if __name__ == "__main__":  # imported by 43-safety-e2e.py, 43-media-artifacts.py, 82-ecg-e2e.py, scripts/hwlab/ble/boothd_e2e.py
     asyncio.run(main())

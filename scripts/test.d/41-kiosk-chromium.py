@@ -119,6 +119,7 @@ def simulator():
                 "temperature from the simulator": 'data-code="150364"' in dom,
                 "camera preview wired": "/camera/preview.mjpg?token=" in dom,
                 "live WebRTC video element": 'id="live"' in dom and "live-status" in dom,
+                "live ECG chunks reach the ECG grid": "sim:ecg · single lead · 130 Hz" in dom,
             })
         finally:
             kiosk.stop()

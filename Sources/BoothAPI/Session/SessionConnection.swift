@@ -24,6 +24,8 @@ public final class SessionHub: Sendable {
     /// How long one write may wait for a client that does not read before its socket is closed.
     let clientStallLimit: Duration
     let logger: Logger
+    /// Live waveform chunks (ECG) for `waveform.subscribe` (WaveformStream.swift).
+    let waveforms: WaveformFeed
     /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
     public let liveMedia = LiveMediaSlot()
     /// Usage statistics for the `usage` command (nil: not kept by this boothd).
@@ -42,6 +44,7 @@ public final class SessionHub: Sendable {
         config: BoothConfig,
         fhir: Bool,
         logger: Logger,
+        waveforms: WaveformFeed = WaveformFeed(),
         usage: UsageStatistics? = nil,
         safety: SessionSafety? = nil
     ) {
@@ -57,6 +60,7 @@ public final class SessionHub: Sendable {
         self.clientQueueBytes = config.api.clientQueueBytes
         self.clientStallLimit = .milliseconds(Int64(config.api.clientStallSeconds * 1000))
         self.logger = logger
+        self.waveforms = waveforms
         self.usage = usage
         self.safety = safety
     }
@@ -108,6 +112,8 @@ struct SessionConnection {
         self.channel = channel
         self.queue = OutboundQueue(limitBytes: hub.clientQueueBytes)
     }
+    /// This connection's waveform subscription (WaveformStream.swift).
+    let waveformTap = WaveformTap()
     /// This connection's WebRTC peer, stopped when the client goes away.
     let webrtc = SessionWebRTC()
 
@@ -321,6 +327,8 @@ struct SessionConnection {
                     group.addTask { await pumpEvents(events, from: start) }
                     group.addTask { await pumpDevices(changes) }
                     group.addTask { await pumpStorage(storage) }
+                    // Waveform chunks wait for room like events (the feed keeps its own history to resume from).
+                    group.addTask { await pumpWaveforms { await queue.pushEvent($0) } }
                     continue
                 }
                 if case .ack = parsed {
@@ -540,8 +548,11 @@ struct SessionConnection {
                 return Wire.object([("measurements", "[" + items.joined(separator: ",") + "]")])
             case "devices.list":
                 return Wire.object([("devices", Wire.encode(await hub.devices.snapshot()))])
-            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget":
+            case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget",
+                "ecg.strip":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case _ where Self.waveformCommands.contains(name):
+                return try waveformCommand(name, params: params)
             case "status", "usage":
                 return try await technicianCommand(name, params: params)
             case _ where Self.artifactCommands.contains(name):

@@ -25,6 +25,7 @@ public enum SessionProtocol {
         "measurements.pending", "devices.list", "measurement.start", "measurement.stop", "snapshot.take",
         "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
         "status", "usage", "readiness", "measurement.manual",
+        "ecg.strip", "waveform.subscribe", "waveform.unsubscribe",
     ]
 
     public static let eventTypes = [

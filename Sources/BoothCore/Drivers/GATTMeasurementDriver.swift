@@ -44,6 +44,11 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         case measurement(Measurement)
         /// Bytes that did not decode: reported, never dropped silently, never turned into a number.
         case undecodable(raw: [UInt8], error: DecodeError)
+        /// A piece of a live waveform (ECG): streamed to clients, never stored as a measurement.
+        case waveform(WaveformChunk)
+        /// A device-state warning for the operator (sensor contact lost, flat line), or nil when it cleared.
+        /// Not a measurement.
+        case deviceWarning(String?)
         /// The device clock was set to this local time (Current Time write) after connecting.
         case clockSet(DeviceTimestamp)
         /// A stored-record fetch ended: records delivered, duplicates suppressed, why it did not complete.

@@ -17,6 +17,9 @@ public struct DeviceStatus: Sendable, Hashable, Codable, Identifiable {
     public var firmware: String?
     /// Last time boothd heard from the device (microseconds since the Unix epoch, UTC).
     public var lastSeenMicros: Int64
+    /// A device-state warning for the operator (ECG sensor contact lost, flat line); nil when all is well.
+    /// Never a measurement.
+    public var warning: String?
 
     public init(
         id: String,
@@ -26,7 +29,8 @@ public struct DeviceStatus: Sendable, Hashable, Codable, Identifiable {
         state: DeviceState,
         batteryPercent: Int? = nil,
         firmware: String? = nil,
-        lastSeenMicros: Int64
+        lastSeenMicros: Int64,
+        warning: String? = nil
     ) {
         self.id = id
         self.role = role
@@ -36,10 +40,11 @@ public struct DeviceStatus: Sendable, Hashable, Codable, Identifiable {
         self.batteryPercent = batteryPercent
         self.firmware = firmware
         self.lastSeenMicros = lastSeenMicros
+        self.warning = warning
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, role, model, transport, state, stateReason, batteryPercent, firmware, lastSeenMicros
+        case id, role, model, transport, state, stateReason, batteryPercent, firmware, lastSeenMicros, warning
     }
 
     /// Encodes `state` as a flat string with an optional `stateReason`, the shape the session API documents.
@@ -54,6 +59,7 @@ public struct DeviceStatus: Sendable, Hashable, Codable, Identifiable {
         try container.encodeIfPresent(batteryPercent, forKey: .batteryPercent)
         try container.encodeIfPresent(firmware, forKey: .firmware)
         try container.encode(lastSeenMicros, forKey: .lastSeenMicros)
+        try container.encodeIfPresent(warning, forKey: .warning)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,6 +81,7 @@ public struct DeviceStatus: Sendable, Hashable, Codable, Identifiable {
         batteryPercent = try container.decodeIfPresent(Int.self, forKey: .batteryPercent)
         firmware = try container.decodeIfPresent(String.self, forKey: .firmware)
         lastSeenMicros = try container.decode(Int64.self, forKey: .lastSeenMicros)
+        warning = try container.decodeIfPresent(String.self, forKey: .warning)
     }
 }
 

@@ -64,6 +64,20 @@ public struct WaveformAssembler: Sendable {
         return .contiguous
     }
 
+    /// Hands over what was assembled since the last drain and starts an empty waveform at the next expected sample
+    /// time, keeping the timestamp continuity: a live stream is cut into chunks without growing memory, and a gap
+    /// straddling two chunks is still detected (it becomes a gap before the next chunk's first sample).
+    public mutating func drain() -> Waveform {
+        let drained = waveform
+        waveform.samples = []
+        waveform.gaps = []
+        waveform.incomplete = false
+        if let lastSampleNanos {
+            waveform.startMicros = (Int64((Double(lastSampleNanos) + periodNanos).rounded()) + epochOffsetNanos) / 1000
+        }
+        return drained
+    }
+
     /// Marks the recording as stopped early (link dropped mid-strip); the samples received are kept.
     public mutating func markIncomplete() {
         waveform.incomplete = true

@@ -55,6 +55,12 @@ public struct BLEDeviceMatcher: Sendable {
 
     /// The GATT driver a profile names, configured from the profile's options (stored records, clock).
     public static func driver(for profile: DeviceProfile) -> GATTMeasurementDriver? {
+        if profile.driver == ManagedDevice.polarECGDriverID {
+            // Heart rate + PMD ECG: `ManagedDevice.polarECG` runs `PolarECGDriver` on the link.
+            var heartRate = Simulator.heartRateDriver
+            heartRate.role = profile.role
+            return heartRate
+        }
         guard var driver = GATTMeasurementDriver.standard[profile.driver] else { return nil }
         driver.role = profile.role
         switch profile.options["records"] {

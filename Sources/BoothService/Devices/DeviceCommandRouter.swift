@@ -8,7 +8,24 @@ import Synchronization
 public final class DeviceCommandRouter: DeviceCommandHandler {
     private let handlers = Mutex<[String: [any DeviceCommandHandler]]>([:])
 
+    /// One module's commands, for the route-list initializer.
+    public struct Route: Sendable {
+        public var commands: Set<String>
+        public var handler: any DeviceCommandHandler
+
+        public init(commands: Set<String>, handler: any DeviceCommandHandler) {
+            self.commands = commands
+            self.handler = handler
+        }
+    }
+
     public init() {}
+
+    /// A router with `routes` registered in order (more may be registered later).
+    public convenience init(_ routes: [Route]) {
+        self.init()
+        for route in routes { register(route.commands.sorted(), to: route.handler) }
+    }
 
     /// Routes `names` to `handler`, after any handler already registered for them.
     public func register(_ names: [String], to handler: any DeviceCommandHandler) {

@@ -153,11 +153,16 @@ final class Doorbell: Sendable {
 public enum SimulatedLinkError: Error, Equatable, CustomStringConvertible {
     case noSuchCharacteristic(GATTUUID)
     case notNotifiable(GATTUUID)
+    case notWritable(GATTUUID)
+    /// The simulated device dropped the link.
+    case disconnected
 
     public var description: String {
         switch self {
         case .noSuchCharacteristic(let uuid): "simulated device has no characteristic \(uuid)"
         case .notNotifiable(let uuid): "simulated characteristic \(uuid) does not notify"
+        case .notWritable(let uuid): "simulated characteristic \(uuid) is not writable"
+        case .disconnected: "simulated device disconnected"
         }
     }
 }

@@ -17,6 +17,8 @@ public struct ManagedDevice: Sendable {
     /// Waits until the device can be reached (a BLE device advertises again); the device keeps its last state
     /// meanwhile instead of showing "connecting" for hours. nil: always reachable.
     public var waitUntilReachable: (@Sendable () async throws -> Void)?
+    /// A device-specific driver run instead of `driver` (e.g. `PolarECGDriver` for heart rate + ECG stream).
+    public var customDriver: (any GATTDeviceDriver)? = nil
 
     public init(
         identity: DeviceIdentity,
@@ -49,6 +51,8 @@ public struct DeviceSupervisor: Service {
     public let commands: DeviceSupervisorCommands
     /// Record cursors and local time lent to the drivers (stored records, Current Time writes).
     let driverServices: DriverServices
+    /// Where live waveform chunks go (session API, strip recorder); nil drops them.
+    let waveforms: WaveformFeed?
 
     public init(
         devices: [ManagedDevice],
@@ -57,7 +61,8 @@ public struct DeviceSupervisor: Service {
         logger: Logger,
         backoff: ReconnectBackoff = ReconnectBackoff(),
         driverServices: DriverServices = DriverServices(),
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) }
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) },
+        waveforms: WaveformFeed? = nil
     ) {
         self.driverServices = driverServices
         self.devices = devices
@@ -67,6 +72,7 @@ public struct DeviceSupervisor: Service {
         self.backoff = backoff
         self.now = now
         self.commands = DeviceSupervisorCommands(devices: devices, registry: registry)
+        self.waveforms = waveforms
     }
 
     public func run() async throws {
@@ -96,7 +102,8 @@ public struct DeviceSupervisor: Service {
     private func status(
         _ device: ManagedDevice,
         _ state: DeviceState,
-        info: GATTMeasurementDriver.DeviceInfo? = nil
+        info: GATTMeasurementDriver.DeviceInfo? = nil,
+        warning: String? = nil
     )
         -> DeviceStatus
     {
@@ -108,7 +115,8 @@ public struct DeviceSupervisor: Service {
             state: state,
             batteryPercent: info?.batteryPercent,
             firmware: info?.firmware ?? device.identity.firmware,
-            lastSeenMicros: now()
+            lastSeenMicros: now(),
+            warning: warning
         )
     }
 
@@ -156,49 +164,58 @@ public struct DeviceSupervisor: Service {
 
     private func read(_ device: ManagedDevice, over link: any GATTLink, info: InfoBox, logger: Logger) async throws {
         let identity = device.identity
-        try await device.driver.run(
-            on: link,
-            makeContext: { [now] in
-                MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
-            },
-            services: driverServices,
-            emit: { event in
-                switch event {
-                case .connected(let deviceInfo):
-                    info.value = deviceInfo
-                    logger.info(
-                        "device ready",
-                        metadata: [
-                            "battery": "\(deviceInfo.batteryPercent.map(String.init) ?? "-")",
-                            "firmware": "\(deviceInfo.firmware ?? "-")",
-                        ]
-                    )
-                    await registry.update(status(device, .ready, info: deviceInfo))
-                case .measurement(let measurement):
-                    try await deliver(measurement, logger: logger)
-                    Counter(
-                        label: "boothd_measurements_total",
-                        dimensions: labels(device) + [("kind", measurement.kind.rawValue)]
-                    ).increment()
-                    await registry.update(status(device, .ready, info: info.value))
-                case .undecodable(let raw, let error):
-                    logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
-                    Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
-                case .clockSet(let time):
-                    logger.info("device clock set", metadata: ["local_time": "\(time)"])
-                    // The clock is now known to be right: readings it stamps are trusted by the safety rules.
-                    (sink as? SafeRecorder)?.deviceConnected(id: identity.id, deviceNow: time, receivedAtMicros: now())
-                case .recordsFetched(let delivered, let duplicates, let problem):
-                    logger.info(
-                        "stored records fetched",
-                        metadata: [
-                            "delivered": "\(delivered)", "duplicates": "\(duplicates)",
-                            "problem": "\(problem.map(String.init(describing:)) ?? "-")",
-                        ]
-                    )
-                }
+        let makeContext: @Sendable () -> MeasurementContext = { [now] in
+            MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
+        }
+        let emit: @Sendable (GATTMeasurementDriver.Event) async throws -> Void = { event in
+            switch event {
+            case .connected(let deviceInfo):
+                info.value = deviceInfo
+                logger.info(
+                    "device ready",
+                    metadata: [
+                        "battery": "\(deviceInfo.batteryPercent.map(String.init) ?? "-")",
+                        "firmware": "\(deviceInfo.firmware ?? "-")",
+                    ]
+                )
+                info.warning = nil  // a new connection starts without the last one's warning
+                await registry.update(status(device, .ready, info: deviceInfo))
+            case .measurement(let measurement):
+                try await deliver(measurement, logger: logger)
+                Counter(
+                    label: "boothd_measurements_total",
+                    dimensions: labels(device) + [("kind", measurement.kind.rawValue)]
+                ).increment()
+                await registry.update(status(device, .ready, info: info.value, warning: info.warning))
+            case .waveform(let chunk):
+                waveforms?.publish(deviceID: identity.id, chunk, device: identity)
+            case .deviceWarning(let warning):
+                info.warning = warning
+                if let warning { logger.warning("device warning", metadata: ["warning": "\(warning)"]) }
+                await registry.update(status(device, .ready, info: info.value, warning: warning))
+            case .undecodable(let raw, let error):
+                logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
+                Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()
+            case .clockSet(let time):
+                logger.info("device clock set", metadata: ["local_time": "\(time)"])
+                // The clock is now known to be right: readings it stamps are trusted by the safety rules.
+                (sink as? SafeRecorder)?.deviceConnected(id: identity.id, deviceNow: time, receivedAtMicros: now())
+            case .recordsFetched(let delivered, let duplicates, let problem):
+                logger.info(
+                    "stored records fetched",
+                    metadata: [
+                        "delivered": "\(delivered)", "duplicates": "\(duplicates)",
+                        "problem": "\(problem.map(String.init(describing:)) ?? "-")",
+                    ]
+                )
             }
-        )
+        }
+        // A device-specific driver (ECG strap) replaces the standard SIG measurement driver.
+        if let custom = device.customDriver {
+            try await custom.run(on: link, makeContext: makeContext, emit: emit)
+        } else {
+            try await device.driver.run(on: link, makeContext: makeContext, services: driverServices, emit: emit)
+        }
     }
 
     /// Metric labels for a device: its id and role, never anything about the patient.
@@ -230,6 +247,8 @@ public struct DeviceSupervisor: Service {
 /// callbacks run one at a time on it).
 private final class InfoBox: @unchecked Sendable {
     var value: GATTMeasurementDriver.DeviceInfo?
+    /// The device's current warning (contact lost ...), kept on every status update until the driver clears it.
+    var warning: String?
 }
 
 extension Logger {

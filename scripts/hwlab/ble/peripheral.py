@@ -314,6 +314,11 @@ for offset, name in enumerate(SELECTED):
 advertisement = Advertisement([MEASUREMENT_SERVICES[name][0] for name in SELECTED])
 agent = Agent(bus, Agent.path)
 adapter_path = f'/org/bluez/{ADAPTER}'
+# More services from modules beside this file, named in $LAB_SERVICE_MODULES (comma-separated, e.g. ecg_service):
+# each module's install(lab) receives this module and adds its services to `app` and its UUIDs to `advertisement`.
+for _module in filter(None, __import__('os').environ.get('LAB_SERVICE_MODULES', '').split(',')):
+    sys.path.insert(0, __import__('os').path.dirname(__import__('os').path.abspath(__file__)))
+    __import__(_module).install(sys.modules[__name__])
 
 
 def adapter_props():
