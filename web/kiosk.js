@@ -153,6 +153,10 @@ function connect() {
       case "waveform": ecg.add(message); break;
       case "error": status(`error: ${message.code}: ${message.message}`, false); break;
       case "resync": status("catching up…", true); break;
+      case "storage":
+        status(message.storage.state === "ok" ? "connected (storage ok)"
+          : `storage ${message.storage.state}: ${message.storage.reason}`, message.storage.state === "ok");
+        break;
       default:
         if (message.type.startsWith("webrtc.")) window.boothLive.handle(message);
     }

@@ -104,7 +104,7 @@ public enum APIServer {
             }
         }
 
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        let webSocketRouter = Router(context: SessionRequestContext.self)
         // The upgrade is always accepted so that a refusal can carry a close code and a reason (a refused
         // upgrade only gives the client a bare HTTP 400); a refused connection is closed before anything is read
         // or sent.
@@ -122,7 +122,8 @@ public enum APIServer {
                     hub: hub,
                     inbound: inbound,
                     outbound: outbound,
-                    preAuthenticated: HandshakeGuard.bearer(context.request) != nil && refusal == nil
+                    preAuthenticated: HandshakeGuard.bearer(context.request) != nil && refusal == nil,
+                    channel: context.requestContext.channel
                 ).run(refusal: refusal)
             }
         )

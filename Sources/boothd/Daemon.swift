@@ -41,10 +41,8 @@ struct Daemon {
         // (a MeasurementSink) and publishes into `devices`.
         let outbox = Outbox.open(
             directory: config.storage.stateDirectory,
-            logger: Logger(label: "boothd.outbox")
-            // FHIR Bundles on events (PHDObservationProjector) stay off until the API's per-connection
-            // backpressure is fixed: with ~3x larger events, a client that sends many commands without reading
-            // deadlocks its connection (scripts/test.d/40-api-e2e.py, slow-client test).
+            logger: Logger(label: "boothd.outbox"),
+            projector: PHDObservationProjector()
         )
         // Consultation safety sits in front of the outbox: clock trust, ranges, cuff user slot, provenance.
         let inventory: BoothInventory
@@ -72,17 +70,19 @@ struct Daemon {
         }
         let ecg = ECGWiring(config: config, outbox: outbox)
         let media = MediaWiring.commands(config: config, outbox: outbox, devices: devices)
+        // Media devices first, then ECG, then the device supervisor (registered below when it runs): each passes a
+        // device it does not know to the next.
+        let deviceCommands = DeviceCommandRouter(
+            [.init(commands: MediaDeviceCommands.commandNames, handler: media)]
+                + (ecg.commands.map { [.init(commands: ECGStripService.commands, handler: $0)] } ?? [])
+        )
         let hub = SessionHub(
             outbox: outbox,
             devices: devices,
             verifier: TokenVerifier(path: tokenPath, initialToken: token),
-            // Media devices first, then ECG: each passes a device it does not know to the next.
-            commands: DeviceCommandRouter(
-                [.init(commands: MediaDeviceCommands.commandNames, handler: media)]
-                    + (ecg.commands.map { [.init(commands: ECGStripService.commands, handler: $0)] } ?? [])
-            ),
+            commands: deviceCommands,
             config: config,
-            fhir: false,
+            fhir: true,
             logger: Logger(label: "boothd.api"),
             waveforms: ecg.feed,
             usage: usage,
@@ -161,14 +161,14 @@ struct Daemon {
         if simulate {
             let interval = Duration.milliseconds(Int64(config.simulator.intervalSeconds * 1000))
             logger.notice("no real devices configured here: running the built-in simulator")
-            deviceServices.append(
-                DeviceSupervisor(
-                    devices: Simulator.devices(interval: interval),
-                    sink: recorder,
-                    registry: devices,
-                    logger: Logger(label: "boothd.supervisor")
-                )
+            let supervisor = DeviceSupervisor(
+                devices: Simulator.devices(interval: interval),
+                sink: recorder,
+                registry: devices,
+                logger: Logger(label: "boothd.supervisor")
             )
+            deviceCommands.register(DeviceSupervisorCommands.names, to: supervisor.commands)
+            deviceServices.append(supervisor)
             if let camera {
                 deviceServices.append(CameraService(pipeline: camera, logger: Logger(label: "boothd.camera")))
             }

@@ -132,6 +132,11 @@ class RawClient:
             bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big")
         self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
 
+    def _control(self, opcode, payload):
+        mask = os.urandom(4)
+        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask +
+                          bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
     def _exact(self, count):
         data = b""
         while len(data) < count:
@@ -151,8 +156,26 @@ class RawClient:
             elif length == 127:
                 length = int.from_bytes(self._exact(8), "big")
             payload = self._exact(length)
+            if first & 0x0F == 0x9:
+                self._control(0xA, payload)  # answer boothd's keep-alive ping, as any client does
             if first & 0x0F == 0x1:
                 return json.loads(payload)
+
+    def recv_any(self, timeout=5):
+        """The next text message as ("text", obj) or a close frame as ("close", code)."""
+        self.sock.settimeout(timeout)
+        while True:
+            first, second = self._exact(2)
+            length = second & 0x7F
+            if length == 126:
+                length = int.from_bytes(self._exact(2), "big")
+            elif length == 127:
+                length = int.from_bytes(self._exact(8), "big")
+            payload = self._exact(length)
+            if first & 0x0F == 0x8:
+                return ("close", int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None)
+            if first & 0x0F == 0x1:
+                return ("text", json.loads(payload))
 
     def close(self):
         self.sock.close()
@@ -251,7 +274,10 @@ async def test_hello_timeout(daemon):
 async def test_origin(daemon):
     ws = await websockets.connect(daemon.url, origin="http://evil.example")
     # Even a valid hello gets nothing: the connection is closed with 4403 before anything is read.
-    await ws.send(json.dumps({"type": "hello", "protocol": 1, "clientId": "evil", "token": daemon.token}))
+    try:
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "clientId": "evil", "token": daemon.token}))
+    except ConnectionClosed:
+        pass  # the close may already have arrived: it is sent at once
     reason = await expect_close(ws, 4403)
     assert "not in api.allowed_origins" in reason, reason
     ws, _ = await connect(daemon, "kiosk-origin", origin=f"http://127.0.0.1:{daemon.port}")
@@ -372,7 +398,9 @@ async def test_slow_client(daemon):
     fast, fast_welcome = await connect(daemon, "fast")
     producer, _ = await connect(daemon, "producer-slow")
     rss_before = daemon.rss_kib()
-    total = 9000
+    # FHIR-sized events (~3 KiB): 4000 of them are 6x what one client may have queued, and the stuck client
+    # must start reading before boothd's keep-alive (ping every 20 s, answer within 20 s) gives up on it.
+    total = 4000
     received = []
     fast_cursor = fast_welcome["cursor"]
 
@@ -404,11 +432,13 @@ async def test_slow_client(daemon):
     elapsed = time.time() - started
     assert received == sorted(received) and len(set(received)) == total
     rss_after = daemon.rss_kib()
-    # The stuck client now reads: it is told to resync and gets every event, in order, without a gap.
+    # The stuck client now reads: it is told to resync and gets every event, in order, without a gap. It also
+    # opens its receive window: with a 4 KiB window, TCP's zero-window probes back off to many seconds.
+    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     events = []
     resyncs = 0
     while not events or events[-1] < received[-1]:
-        message = check_server(stuck.recv(timeout=10))
+        message = check_server(stuck.recv(timeout=30))
         if message["type"] == "resync":
             resyncs += 1
         elif message["type"] == "event":
@@ -422,6 +452,183 @@ async def test_slow_client(daemon):
     assert growth < 64, f"boothd grew {growth} MiB while a client was stuck"
     ok(f"slow client: fast client got {total} events in {elapsed:.1f}s while another was stuck; "
        f"RSS +{growth} MiB; stuck client resynced ({resyncs}x) and got {len(events)} events in order")
+
+
+async def test_mute_client(daemon):
+    """Regression (FHIR-sized events deadlocked a connection): a client that sends commands and pings but never
+    reads must still have its commands read and executed while boothd's writes to it are blocked."""
+    mute = RawClient(daemon, "mute")
+    watcher, _ = await connect(daemon, "mute-watcher")
+    total = 2400
+    seen = set()
+
+    async def watch():
+        while len(seen) < total:
+            message = await recv(watcher, timeout=30)
+            if message["type"] == "event" and message["event"] == "measurement":
+                measurement_id = message["data"]["measurement"]["id"]
+                if measurement_id.startswith("mute-"):
+                    seen.add(measurement_id)
+                await watcher.send(json.dumps({"type": "ack", "upTo": message["id"]}))
+
+    watching = asyncio.create_task(watch())
+    started = time.time()
+    loop = asyncio.get_running_loop()
+    for batch in range(total // 400):
+        frames = [{"type": "command", "id": f"m{i}", "command": "test.record", "params": {"measurementId": f"mute-{i}"}}
+                  for i in range(batch * 400, batch * 400 + 400)]
+        # A blocking sendall would hang here (bounded by the timeout) if boothd stopped reading this client.
+        await asyncio.wait_for(loop.run_in_executor(None, lambda: [mute.send(f) for f in frames]), 20)
+        await asyncio.wait_for(loop.run_in_executor(None, mute._control, 0x9, b"are-you-there"), 5)
+        await asyncio.sleep(0.5)
+    await asyncio.wait_for(watching, 60)
+    elapsed = time.time() - started
+    mute.close()
+    await watcher.close()
+    ok(f"mute client: {total} commands and {total // 400} pings from a client that never reads were all executed "
+       f"in {elapsed:.1f}s (reading never waits on writing)")
+
+
+async def test_overflow_and_stall(state_dir):
+    """A client whose unread replies pass api.client_queue_bytes is closed (4429), and one whose writes make no
+    progress for api.client_stall_seconds has its socket closed; the others and boothd are unaffected."""
+    daemon = Daemon(state_dir, free_port(), ["--set", "api.client_queue_bytes=65536",
+                                              "--set", "api.client_stall_seconds=3"])
+    daemon.start()
+    try:
+        other, _ = await connect(daemon, "bystander")
+        # Overflow: 20000 bad acks (not rate limited, each answered by an error), no reads: the replies alone
+        # pass 64 KiB.
+        mute = RawClient(daemon, "overflow")
+        loop = asyncio.get_running_loop()
+        frames = [{"type": "ack", "upTo": 10**12 + i} for i in range(20000)]
+
+        def flood():
+            try:
+                for index, frame in enumerate(frames):
+                    mute.send(frame)
+            except OSError:
+                pass  # closed by boothd: what this test expects
+
+        await asyncio.wait_for(loop.run_in_executor(None, flood), 30)
+        close_code = None
+        try:
+            while True:
+                message = await loop.run_in_executor(None, mute.recv_any, 10)
+                if message[0] == "close":
+                    close_code = message[1]
+                    break
+        except (OSError, ConnectionError):
+            pass  # the socket was closed outright once the close frame could not be delivered in time
+        mute.close()
+        log = open(daemon.log.name).read()
+        assert close_code == 4429 or "not reading" in log, (close_code, log[-2000:])
+        # Stall: a client that reads nothing while events flow is cut off ~3 s after a write to it stops moving
+        # (kernel socket buffers absorb the first few hundred KiB).
+        stuck = RawClient(daemon, "stall")
+        started = time.time()
+        index = 0
+        dropped = False
+        while not dropped and time.time() - started < 30:
+            for _ in range(50):
+                reply = await command(other, f"st{index}", "test.record", measurementId=f"stall-{index}")
+                assert reply["type"] == "result", reply
+                index += 1
+            with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/healthz", timeout=2) as r:
+                dropped = json.loads(r.read())["clients"] == 1
+        assert dropped, "the stalled client was not disconnected"
+        cut_off = time.time() - started
+        assert open(daemon.log.name).read().count("session client closed: not reading") >= 1
+        stuck.close()
+        pong = await command(other, "alive", "session.current")
+        assert pong["type"] == "result"
+        await other.close()
+        # SIGTERM with a client that reads nothing: boothd still stops promptly and cleanly.
+        RawClient(daemon, "at-shutdown")
+        stopping = time.time()
+        daemon.process.terminate()
+        daemon.process.wait(timeout=20)
+        shutdown = time.time() - stopping
+        assert daemon.process.returncode == 0 and shutdown < 10, (daemon.process.returncode, shutdown)
+    finally:
+        daemon.stop()
+    ok(f"overflow/stall: unread replies over 64 KiB closed ({close_code or 'socket closed'}), "
+       f"a stalled client cut off after {cut_off:.1f}s, bystander unaffected; SIGTERM with a "
+       f"non-reading client stopped in {shutdown:.1f}s")
+
+
+async def test_device_commands(state_dir):
+    """measurement.start/stop and device.forget on the simulator's devices, through the real supervisor path."""
+    daemon = Daemon(state_dir, free_port(), ["--set", "simulator.mode=on", "--set", "simulator.camera=false",
+                                              "--set", "simulator.interval_seconds=600"])
+    daemon.start()
+    try:
+        ws, welcome = await connect(daemon, "commander")
+        assert welcome["capabilities"]["deviceCommands"] is True
+        states = {}
+        measured = []
+        removed = []
+
+        async def pump(until, timeout=10):
+            deadline = time.time() + timeout
+            while not until():
+                message = await recv(ws, timeout=max(0.1, deadline - time.time()))
+                if message["type"] == "device":
+                    states[message["device"]["id"]] = message["device"]["state"]["name"] \
+                        if isinstance(message["device"]["state"], dict) else message["device"]["state"]
+                elif message["type"] == "device.removed":
+                    removed.append(message["deviceId"])
+                elif message["type"] == "event" and message["event"] == "measurement":
+                    measured.append(message["data"])
+                    await ws.send(json.dumps({"type": "ack", "upTo": message["id"]}))
+
+        async def run(request_id, name, **params):
+            await send(ws, {"type": "command", "id": request_id, "command": name, "params": params})
+            reply = None
+            while reply is None:
+                message = await recv(ws)
+                if message["type"] in ("result", "error") and message.get("id") == request_id:
+                    reply = message
+                elif message["type"] == "device":
+                    states[message["device"]["id"]] = message["device"]["state"]["name"] \
+                        if isinstance(message["device"]["state"], dict) else message["device"]["state"]
+                elif message["type"] == "device.removed":
+                    removed.append(message["deviceId"])
+                elif message["type"] == "event" and message["event"] == "measurement":
+                    measured.append(message["data"])
+            return reply
+
+        for device in (await run("d0", "devices.list"))["data"]["devices"]:
+            states.setdefault(device["id"], device["state"]["name"] if isinstance(device["state"], dict)
+                              else device["state"])
+        await pump(lambda: all(states.get(d) == "ready" for d in ("sim:oximeter", "sim:bp-cuff", "sim:thermometer")))
+        # The periodic readings are 10 minutes apart: a cuff reading now can only come from the command.
+        before = len([m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"])
+        reply = await run("d1", "measurement.start", deviceId="sim:bp-cuff")
+        assert reply["type"] == "result" and reply["data"]["state"] == "measuring", reply
+        await pump(lambda: len([m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"]) > before)
+        cuff = [m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"][-1]
+        assert cuff.get("fhir", {}).get("resourceType") == "Bundle", cuff.keys()
+        await pump(lambda: states.get("sim:bp-cuff") == "ready")
+        stopped = await run("d2", "measurement.stop", deviceId="sim:oximeter")
+        assert stopped["type"] == "result" and stopped["data"]["state"] == "ready", stopped
+        unknown = await run("d3", "measurement.start", deviceId="sim:nope")
+        assert unknown["type"] == "error" and unknown["code"] == "unknown_device", unknown
+        snapshot = await run("d4", "snapshot.take", deviceId="sim:oximeter")
+        assert snapshot["type"] == "error" and snapshot["code"] == "not_available", snapshot
+        forgot = await run("d5", "device.forget", deviceId="sim:thermometer")
+        assert forgot["type"] == "result" and forgot["data"]["state"] == "gone", forgot
+        await pump(lambda: "sim:thermometer" in removed)
+        assert states.get("sim:thermometer") == "gone", states
+        listed = await run("d6", "devices.list")
+        assert "sim:thermometer" not in [d["id"] for d in listed["data"]["devices"]], listed
+        again = await run("d7", "measurement.start", deviceId="sim:thermometer")
+        assert again["type"] == "error" and again["code"] == "unknown_device", again
+        await ws.close()
+    finally:
+        daemon.stop()
+    ok("device commands: measurement.start takes a cuff reading now (event with FHIR Bundle), stop pauses the "
+       "oximeter, unknown_device / not_available typed errors, device.forget → gone + device.removed")
 
 
 async def test_web_page(daemon):
@@ -526,11 +733,16 @@ async def main():
             await test_malformed(daemon)
             await test_sessions(daemon)
             await test_slow_client(daemon)
+            await test_mute_client(daemon)
             await test_flood_and_limits(daemon)
             await test_hello_timeout(daemon)
             await test_web_page(daemon)
         finally:
             daemon.stop()
+    with tempfile.TemporaryDirectory(prefix="boothd-commands-") as state_dir:
+        await test_device_commands(state_dir)
+    with tempfile.TemporaryDirectory(prefix="boothd-overflow-") as state_dir:
+        await test_overflow_and_stall(state_dir)
     with tempfile.TemporaryDirectory(prefix="boothd-kill-") as state_dir:
         await kill_cycles(state_dir)
     print(f"api e2e: all passed ({validated} server messages validated against the JSON Schema)")

@@ -3,7 +3,9 @@ import BoothService
 import Foundation
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import Synchronization
 
 /// What every connection shares: storage, devices, auth and limits.
@@ -17,6 +19,10 @@ public final class SessionHub: Sendable {
     let commandsPerSecond: Int
     let testCommands: Bool
     let fhir: Bool
+    /// Bytes of replies a client may leave unread before it is closed (see `OutboundQueue`).
+    let clientQueueBytes: Int
+    /// How long one write may wait for a client that does not read before its socket is closed.
+    let clientStallLimit: Duration
     let logger: Logger
     /// Live waveform chunks (ECG) for `waveform.subscribe` (WaveformStream.swift).
     let waveforms: WaveformFeed
@@ -51,6 +57,8 @@ public final class SessionHub: Sendable {
         self.commandsPerSecond = config.api.commandsPerSecond
         self.testCommands = config.api.testCommands
         self.fhir = fhir
+        self.clientQueueBytes = config.api.clientQueueBytes
+        self.clientStallLimit = .milliseconds(Int64(config.api.clientStallSeconds * 1000))
         self.logger = logger
         self.waveforms = waveforms
         self.usage = usage
@@ -75,12 +83,35 @@ public final class SessionHub: Sendable {
 
 /// One WebSocket client: hello and auth, then the event pump (outbox replay, then live) and device changes
 /// on their own tasks while this one reads acks and commands.
+///
+/// Reading and writing never wait on each other: everything sent goes through a bounded `OutboundQueue` drained
+/// by one writer task. A client that does not read gets no more live events (it is resynced from the outbox once
+/// it reads again), is closed with 4429 when its unread replies pass `api.client_queue_bytes`, and its socket is
+/// closed outright when a write makes no progress for `api.client_stall_seconds`.
 struct SessionConnection {
     let hub: SessionHub
     let inbound: WebSocketInboundStream
     let outbound: WebSocketOutboundWriter
     /// True when the upgrade request carried a valid `Authorization: Bearer` header.
     let preAuthenticated: Bool
+    /// The connection's channel, closed outright when the client stops reading (a close frame cannot reach it).
+    let channel: (any Channel)?
+    let queue: OutboundQueue
+
+    init(
+        hub: SessionHub,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        preAuthenticated: Bool,
+        channel: (any Channel)? = nil
+    ) {
+        self.hub = hub
+        self.inbound = inbound
+        self.outbound = outbound
+        self.preAuthenticated = preAuthenticated
+        self.channel = channel
+        self.queue = OutboundQueue(limitBytes: hub.clientQueueBytes)
+    }
     /// This connection's waveform subscription (WaveformStream.swift).
     let waveformTap = WaveformTap()
     /// This connection's WebRTC peer, stopped when the client goes away.
@@ -88,36 +119,137 @@ struct SessionConnection {
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
-        let closed = Mutex(false)
     }
 
     func run(refusal: HandshakeGuard.Refusal?) async {
         if let refusal {
-            await close(refusal.closeCode, refusal.message)
+            try? await outbound.close(.init(codeNumber: refusal.closeCode), reason: refusal.message)
             // Drain until the client acknowledges the close; nothing it sends is looked at.
             do { for try await _ in inbound {} } catch {}
             return
         }
         guard hub.reserve() else {
             hub.logger.warning("session client refused: too many clients", metadata: ["max": "\(hub.maxClients)"])
-            await close(SessionProtocol.CloseCode.tooManyClients, "too many clients (max \(hub.maxClients))")
+            try? await outbound.close(
+                .init(codeNumber: SessionProtocol.CloseCode.tooManyClients),
+                reason: "too many clients (max \(hub.maxClients))"
+            )
             return
         }
         defer { hub.release() }
         let flags = Flags()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [outbound] in
-                try? await Task.sleep(for: .seconds(5))
-                if !flags.authenticated.withLock({ $0 }) {
-                    try? await outbound.close(
-                        .init(codeNumber: SessionProtocol.CloseCode.helloTimeout),
-                        reason: "no hello within 5 seconds"
-                    )
-                }
+        // boothd stopping: say so, and close outright 2 s later a client that does not answer (one that does not
+        // read would otherwise hold the shutdown forever).
+        await withGracefulShutdownHandler {
+            await serve(flags: flags)
+        } onGracefulShutdown: { [queue, channel] in
+            queue.push(.close(code: SessionProtocol.CloseCode.goingAway, reason: "boothd is shutting down"))
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                channel?.close(promise: nil)
             }
-            await readLoop(flags: flags, group: &group)
-            await webrtc.stop(reason: "the client disconnected", send: nil)
-            group.cancelAll()
+        }
+    }
+
+    private func serve(flags: Flags) async {
+        await withTaskGroup(of: Void.self) { io in
+            io.addTask { await writeLoop() }
+            io.addTask { await watchStalls() }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [queue] in
+                    try? await Task.sleep(for: .seconds(5))
+                    if !flags.authenticated.withLock({ $0 }) {
+                        queue.push(
+                            .close(code: SessionProtocol.CloseCode.helloTimeout, reason: "no hello within 5 seconds")
+                        )
+                    }
+                }
+                await readLoop(flags: flags, group: &group)
+                await webrtc.stop(reason: "the client disconnected", send: nil)
+                group.cancelAll()
+            }
+            // The writer sends what is queued (a close frame, say), then stops; the stall watch bounds that.
+            queue.finishInput()
+            _ = await io.next()
+            io.cancelAll()
+        }
+    }
+
+    /// The only task that writes to the socket.
+    ///
+    /// It keeps about `socketBacklog` bytes at most waiting in the channel (checked every `checkEvery` bytes
+    /// written: asking costs an event-loop hop), far below the channel's high-water mark (raised at the start),
+    /// so the channel stays writable even when the client does not read. That matters because the WebSocket
+    /// library answers a client's ping from the reading side: were the channel unwritable, the pong write would
+    /// wait, and with it the reading of that client's commands.
+    private func writeLoop() async {
+        if let channel {
+            try? await channel.setOption(
+                ChannelOptions.writeBufferWaterMark,
+                value: .init(low: Self.socketBacklog * 32, high: Self.socketBacklog * 64)
+            ).get()
+        }
+        var unchecked = 0
+        while let frame = await queue.next() {
+            do {
+                switch frame {
+                case .text(let text): try await outbound.write(.text(text))
+                case .close(let code, let reason): try await outbound.close(.init(codeNumber: code), reason: reason)
+                }
+                unchecked += frame.bytes
+                if unchecked >= Self.checkEvery {
+                    unchecked = 0
+                    try await waitForSocketRoom()
+                }
+            } catch {
+                queue.fail()
+                return
+            }
+            queue.written(frame)
+        }
+        // Drained after finishInput: mark the queue done so the stall watch ends too.
+        queue.fail()
+    }
+
+    /// Bytes of frames allowed to wait in the channel for the client to read them.
+    static let socketBacklog = 64 * 1024
+    static let checkEvery = 16 * 1024
+
+    /// Waits (polling, backing off to 50 ms) until the channel holds less than `socketBacklog` bytes.
+    private func waitForSocketRoom() async throws {
+        guard let channel else { return }
+        var pause = Duration.milliseconds(1)
+        while try await channel.getOption(ChannelOptions.bufferedWritableBytes).get() > Self.socketBacklog {
+            // A client that went away: the next write fails and ends the writer.
+            guard !queue.isDone, channel.isActive else { return }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
+        }
+    }
+
+    /// Closes the socket outright when a write has waited too long: the client is not reading, and a close frame
+    /// could not reach it either. Closing fails the pending write and ends the inbound stream too.
+    private func watchStalls() async {
+        let limit = hub.clientStallLimit
+        while !queue.isDone && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            // A connection already closing (overflow, flood) gets a short grace for its close frame.
+            let allowed = queue.isClosing ? min(limit, .seconds(2)) : limit
+            guard let stalled = queue.writeStalled(), stalled > allowed else { continue }
+            hub.logger.warning(
+                "session client closed: not reading",
+                metadata: ["stalled_s": "\(stalled.components.seconds)", "queued_bytes": "\(queue.queuedBytes)"]
+            )
+            queue.fail()
+            if let channel {
+                channel.close(promise: nil)
+            } else {
+                try? await outbound.close(
+                    .init(codeNumber: SessionProtocol.CloseCode.notReading),
+                    reason: "not reading"
+                )
+            }
+            return
         }
     }
 
@@ -126,8 +258,10 @@ struct SessionConnection {
         var limiter = RateLimiter(perSecond: hub.commandsPerSecond)
         do {
             for try await message in inbound.messages(maxSize: hub.maxFrameBytes) {
+                // Closing (a close frame is queued, or the client let its replies pile up): read no more.
+                guard !queue.isClosing else { break }
                 guard case .text(let text) = message else {
-                    await send(Wire.error(WireError("binary_not_supported", "send JSON text messages")))
+                    send(Wire.error(WireError("binary_not_supported", "send JSON text messages")))
                     continue
                 }
                 let parsed: Inbound
@@ -135,29 +269,29 @@ struct SessionConnection {
                     parsed = try Wire.parse(text)
                 } catch {
                     if !flags.authenticated.withLock({ $0 }) {
-                        await close(SessionProtocol.CloseCode.badHello, "the first message must be a valid hello")
+                        close(SessionProtocol.CloseCode.badHello, "the first message must be a valid hello")
                         return
                     }
                     guard limiter.allow() else {
                         if limiter.exhausted {
-                            await close(SessionProtocol.CloseCode.flood, "too many invalid messages")
+                            close(SessionProtocol.CloseCode.flood, "too many invalid messages")
                             return
                         }
                         continue
                     }
-                    await send(Wire.error(error))
+                    send(Wire.error(error))
                     continue
                 }
                 if !flags.authenticated.withLock({ $0 }) {
                     guard case .hello(let token, let id, let version, let resumeAfter) = parsed else {
-                        await close(
+                        close(
                             SessionProtocol.CloseCode.unauthorized,
                             "authenticate first: send hello with a token"
                         )
                         return
                     }
                     guard version == SessionProtocol.version else {
-                        await close(
+                        close(
                             SessionProtocol.CloseCode.badHello,
                             "unsupported protocol \(version); this server speaks \(SessionProtocol.version)"
                         )
@@ -169,7 +303,7 @@ struct SessionConnection {
                             "session client refused: invalid or missing token",
                             metadata: ["client": "\(id)"]
                         )
-                        await close(SessionProtocol.CloseCode.unauthorized, "invalid or missing token")
+                        close(SessionProtocol.CloseCode.unauthorized, "invalid or missing token")
                         return
                     }
                     flags.authenticated.withLock { $0 = true }
@@ -181,9 +315,10 @@ struct SessionConnection {
                         start = resumeAfter ?? 0
                     }
                     await welcome(clientID: id, cursor: start)
+                    let storage = hub.outbox.storageChanges()
                     let events = hub.outbox.subscribe()
                     let changes = await hub.devices.changes()
-                    await send(
+                    send(
                         Wire.object([
                             ("type", Wire.string("devices")), ("devices", Wire.encode(await hub.devices.snapshot())),
                         ])
@@ -191,7 +326,9 @@ struct SessionConnection {
                     hub.logger.info("session client connected", metadata: ["client": "\(id)", "cursor": "\(start)"])
                     group.addTask { await pumpEvents(events, from: start) }
                     group.addTask { await pumpDevices(changes) }
-                    group.addTask { await pumpWaveforms { await send($0) } }
+                    group.addTask { await pumpStorage(storage) }
+                    // Waveform chunks wait for room like events (the feed keeps its own history to resume from).
+                    group.addTask { await pumpWaveforms { await queue.pushEvent($0) } }
                     continue
                 }
                 if case .ack = parsed {
@@ -202,14 +339,14 @@ struct SessionConnection {
                 guard limiter.allow() else {
                     if limiter.exhausted {
                         hub.logger.warning("session client closed: command flood", metadata: ["client": "\(clientID)"])
-                        await close(
+                        close(
                             SessionProtocol.CloseCode.flood,
                             "command flood: more than \(hub.commandsPerSecond)/s"
                         )
                         return
                     }
                     if case .command(let requestID, _, _) = parsed {
-                        await send(
+                        send(
                             Wire.error(
                                 WireError(
                                     "rate_limited",
@@ -243,7 +380,7 @@ struct SessionConnection {
             ("maxFrameBytes", "\(hub.maxFrameBytes)"), ("maxClients", "\(hub.maxClients)"),
             ("commandsPerSecond", "\(hub.commandsPerSecond)"), ("queue", "\(hub.outbox.subscriberBuffer)"),
         ])
-        await send(
+        send(
             Wire.object([
                 ("type", Wire.string("welcome")), ("protocol", "\(SessionProtocol.version)"),
                 ("server", Wire.string("boothd \(BoothVersion.string)")), ("clientId", Wire.string(clientID)),
@@ -255,7 +392,8 @@ struct SessionConnection {
     }
 
     /// Sends events after `cursor`: first what the outbox holds, then live ones. A gap in the live stream
-    /// means this client fell behind its queue: it is told (`resync`) and the gap is read back from the outbox.
+    /// means this client fell behind (it was not reading and its queue had no room): it is told (`resync`) and
+    /// the gap is read back from the outbox.
     private func pumpEvents(_ live: AsyncStream<StoredEvent>, from cursor: Int64) async {
         var lastSent = cursor
         guard await replay(after: &lastSent, through: Int64.max) else { return }
@@ -266,11 +404,11 @@ struct SessionConnection {
                     ("type", Wire.string("resync")), ("after", "\(lastSent)"),
                     ("reason", Wire.string("client fell behind its queue; replaying from the outbox")),
                 ])
-                guard await send(notice) else { return }
+                guard await queue.pushEvent(notice) else { return }
                 guard await replay(after: &lastSent, through: event.id) else { return }
                 continue
             }
-            guard await send(Wire.event(event)) else { return }
+            guard await queue.pushEvent(Wire.event(event)) else { return }
             lastSent = event.id
         }
     }
@@ -282,11 +420,11 @@ struct SessionConnection {
             do {
                 page = try await hub.outbox.events(after: lastSent, limit: 256)
             } catch {
-                await send(Wire.error(WireError(error.code.rawValue, error.message)))
+                send(Wire.error(WireError(error.code.rawValue, error.message)))
                 return false
             }
             for event in page where event.id <= through {
-                guard await send(Wire.event(event)) else { return false }
+                guard await queue.pushEvent(Wire.event(event)) else { return false }
                 lastSent = event.id
             }
             if page.count < 256 || (page.last?.id ?? 0) >= through { return true }
@@ -296,22 +434,41 @@ struct SessionConnection {
 
     private func pumpDevices(_ changes: AsyncStream<DeviceChange>) async {
         for await change in changes {
-            guard await send(Wire.device(change)) else { return }
+            guard send(Wire.device(change)) else { return }
         }
     }
 
+    /// Storage state changes (disk full, safe mode, back to ok), as they happen.
+    private func pumpStorage(_ changes: AsyncStream<StorageState>) async {
+        for await storage in changes {
+            guard send(Wire.object([("type", Wire.string("storage")), ("storage", Wire.storage(storage))])) else {
+                return
+            }
+        }
+    }
+
+    /// Queues a reply or notice; never waits. A client whose unread replies pass the queue's limit is closed.
     @discardableResult
-    private func send(_ text: String) async -> Bool {
-        do {
-            try await outbound.write(.text(text))
-            return true
-        } catch {
-            return false
+    func send(_ text: String) -> Bool {
+        if queue.push(.text(text)) { return true }
+        if queue.overflowed {
+            closeNotReading()
+        }
+        return false
+    }
+
+    private func closeNotReading() {
+        let reason = "client is not reading: more than \(queue.limitBytes / 1024) KiB of replies pending"
+        if queue.push(.close(code: SessionProtocol.CloseCode.notReading, reason: reason)) {
+            hub.logger.warning(
+                "session client closed: not reading its replies",
+                metadata: ["limit": "\(queue.limitBytes)"]
+            )
         }
     }
 
-    private func close(_ code: Int, _ reason: String) async {
-        try? await outbound.close(.init(codeNumber: code), reason: reason)
+    func close(_ code: Int, _ reason: String) {
+        queue.push(.close(code: code, reason: reason))
     }
 
     // MARK: messages
@@ -319,25 +476,25 @@ struct SessionConnection {
     private func handle(_ message: Inbound, clientID: String) async {
         switch message {
         case .hello:
-            await send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
+            send(Wire.error(WireError("invalid_message", "already authenticated; hello is sent once")))
         case .webrtc(let type, let body):
             await handleWebRTC(type, body)
         case .ping(let id):
-            await send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
+            send(Wire.object([("type", Wire.string("pong")), ("id", Wire.string(id))]))
         case .ack(let upTo):
             do {
                 try hub.outbox.acknowledge(client: clientID, upTo: upTo)
             } catch {
-                await send(Wire.error(WireError("invalid_ack", error.message)))
+                send(Wire.error(WireError("invalid_ack", error.message)))
             }
         case .command(let id, let name, let params):
             do {
                 let data = try await perform(name, params: params)
-                await send(Wire.result(id: id, data: data))
+                send(Wire.result(id: id, data: data))
             } catch {
                 var error = error
                 error.requestID = id
-                await send(Wire.error(error))
+                send(Wire.error(error))
             }
         }
     }

@@ -12,7 +12,11 @@ public enum SessionProtocol {
         public static let unauthorized = 4401
         public static let forbiddenOrigin = 4403
         public static let helloTimeout = 4408
+        /// The client let more than `api.client_queue_bytes` of replies pile up unread.
+        public static let notReading = 4429
         public static let flood = 1008
+        /// boothd is stopping.
+        public static let goingAway = 1001
         public static let tooManyClients = 1013
     }
 

@@ -24,6 +24,11 @@ public struct BoothConfig: Sendable, Equatable {
         public var webDirectory = "/usr/share/boothd/web"
         /// Commands sent per second per client before replies become `rate_limited` errors.
         public var commandsPerSecond = 50
+        /// Bytes of replies one client may leave unread before it is closed with 4429. Events are not counted:
+        /// a client that does not read gets none until it reads again, then replays them from the outbox.
+        public var clientQueueBytes = 4 * 1024 * 1024
+        /// Seconds one write may wait on a client that does not read before its socket is closed.
+        public var clientStallSeconds = 60.0
         /// Enables the `test.record` command (synthetic measurements for end-to-end tests). Never in production.
         public var testCommands = false
     }

@@ -108,6 +108,12 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "api.commands_per_second", kind: .int(1...10000)) { config, value in
             if case .int(let number) = value { config.api.commandsPerSecond = number }
         },
+        ConfigKey(path: "api.client_queue_bytes", kind: .int(64 * 1024...256 * 1024 * 1024)) { config, value in
+            if case .int(let number) = value { config.api.clientQueueBytes = number }
+        },
+        ConfigKey(path: "api.client_stall_seconds", kind: .int(1...3600)) { config, value in
+            if case .int(let number) = value { config.api.clientStallSeconds = Double(number) }
+        },
         ConfigKey(path: "api.test_commands", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.api.testCommands = flag }
         },

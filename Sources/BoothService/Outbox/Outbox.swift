@@ -74,6 +74,7 @@ public final class Outbox: MeasurementSink, Sendable {
         var nextSubscriber = 0
         /// Acks not yet written: acks are batched because a lost ack only causes a redelivery.
         var pendingAcks: [String: Int64] = [:]
+        var storageSubscribers: [Int: AsyncStream<StorageState>.Continuation] = [:]
     }
 
     private struct Subscriber {
@@ -271,7 +272,31 @@ public final class Outbox: MeasurementSink, Sendable {
 
     private func enterSafeMode(_ reason: String) {
         logger.critical("outbox in safe mode: measurements are refused", metadata: ["reason": "\(reason)"])
-        state.withLock { $0.storage = .safeMode(reason: reason) }
+        setStorage(.safeMode(reason: reason))
+    }
+
+    /// Changes the storage state and tells `storageChanges()` followers when it really changed.
+    private func setStorage(_ storage: StorageState) {
+        state.withLock { state in
+            guard state.storage != storage else { return }
+            state.storage = storage
+            for continuation in state.storageSubscribers.values { continuation.yield(storage) }
+        }
+    }
+
+    /// Every later change of `storageState` (ok, degraded, safe mode), newest only when the follower lags.
+    public func storageChanges() -> AsyncStream<StorageState> {
+        let (stream, continuation) = AsyncStream.makeStream(of: StorageState.self, bufferingPolicy: .bufferingNewest(1))
+        let key = state.withLock { state in
+            let key = state.nextSubscriber
+            state.nextSubscriber += 1
+            state.storageSubscribers[key] = continuation
+            return key
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.storageSubscribers.removeValue(forKey: key) }
+        }
+        return stream
     }
 
     func writablePool() throws(OutboxError) -> DatabasePool {
@@ -300,7 +325,7 @@ public final class Outbox: MeasurementSink, Sendable {
                 return result.0
             }
             if case .degraded(let reason) = storageState, reason.hasPrefix("disk full") {
-                state.withLock { $0.storage = .ok }
+                setStorage(.ok)
             }
             return value
         } catch let error as OutboxError {
@@ -317,7 +342,7 @@ public final class Outbox: MeasurementSink, Sendable {
         case .SQLITE_FULL:
             let reason = "disk full: the outbox cannot store new data (free space in the state directory)"
             logger.error("outbox write failed", metadata: ["reason": "\(reason)"])
-            state.withLock { $0.storage = .degraded(reason: reason) }
+            setStorage(.degraded(reason: reason))
             return OutboxError(.diskFull, reason)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
             let reason = "the outbox database is damaged (\(error.message ?? "corrupt")); restart boothd to replace it"

@@ -21,6 +21,9 @@ public final class SimulatedGATTPeripheral: GATTLink {
     private let readable: [GATTUUID: [UInt8]]
     private let emitters: [GATTUUID: Emitter]
     private let writes = Mutex<[(GATTUUID, [UInt8])]>([])
+    /// `measurement.start` rings it (read now); `measurement.stop` pauses the periodic readings.
+    private let doorbell = Doorbell()
+    private let paused = Mutex(false)
 
     public init(readable: [GATTUUID: [UInt8]], emitters: [GATTUUID: Emitter]) {
         self.readable = readable
@@ -48,21 +51,102 @@ public final class SimulatedGATTPeripheral: GATTLink {
             throw SimulatedLinkError.notNotifiable(characteristic)
         }
         return AsyncThrowingStream { continuation in
-            let task = Task {
+            let task = Task { [doorbell] in
                 var delay = emitter.firstAfter
                 while !Task.isCancelled {
-                    do {
-                        try await Task.sleep(for: delay)
-                    } catch {
-                        break
-                    }
+                    let rung = await doorbell.wait(upTo: delay)
+                    if Task.isCancelled { break }
                     delay = emitter.interval
-                    continuation.yield(emitter.produce())
+                    if rung || !self.isPaused {
+                        continuation.yield(emitter.produce())
+                    }
                 }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+}
+
+extension SimulatedGATTPeripheral: MeasurementControl {
+    /// Takes a reading now and resumes the periodic ones.
+    public func startMeasurement() async throws {
+        paused.withLock { $0 = false }
+        doorbell.ring()
+    }
+
+    var isPaused: Bool { paused.withLock { $0 } }
+
+    /// Pauses the periodic readings until the next start.
+    public func stopMeasurement() async throws {
+        paused.withLock { $0 = true }
+    }
+}
+
+/// Wakes one waiter early; a ring with nobody waiting is kept for the next wait.
+final class Doorbell: Sendable {
+    private struct State {
+        var rung = false
+        var waiter: CheckedContinuation<Bool, Never>?
+        /// Counts waits, so that a late timer cannot wake a later wait.
+        var generation = 0
+        /// The generation whose time ran out before it started waiting.
+        var expired = 0
+    }
+    private let state = Mutex(State())
+
+    func ring() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard let waiter = state.waiter else {
+                state.rung = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: true)
+    }
+
+    /// Waits until rung (true) or until `duration` has passed or the task is cancelled (false).
+    func wait(upTo duration: Duration) async -> Bool {
+        let generation = state.withLock { state in
+            state.generation += 1
+            return state.generation
+        }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: duration)
+            self?.wake(generation: generation)
+        }
+        defer { timer.cancel() }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let immediate = state.withLock { state -> Bool? in
+                    if state.rung {
+                        state.rung = false
+                        return true
+                    }
+                    if Task.isCancelled || state.expired == generation { return false }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            wake(generation: generation)
+        }
+    }
+
+    private func wake(generation: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard state.generation == generation else { return nil }
+            guard let waiter = state.waiter else {
+                state.expired = generation
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: false)
     }
 }
 

@@ -80,6 +80,7 @@ public enum Simulator {
             identity: DeviceIdentity(id: id, transport: "simulated", model: model, manufacturer: "boothd simulator"),
             role: driver.role,
             driver: driver,
+            measurementControl: peripheral,
             connect: { peripheral }
         )
     }

@@ -11,6 +11,9 @@ public struct ManagedDevice: Sendable {
     public var driver: GATTMeasurementDriver
     /// Opens a link to the device; throws when it cannot be reached now (the supervisor retries with backoff).
     public var connect: @Sendable () async throws -> any GATTLink
+    /// How to make the device measure on request (`measurement.start`/`stop`); nil when it only measures on its
+    /// own (the patient presses its button).
+    public var measurementControl: (any MeasurementControl)?
     /// Waits until the device can be reached (a BLE device advertises again); the device keeps its last state
     /// meanwhile instead of showing "connecting" for hours. nil: always reachable.
     public var waitUntilReachable: (@Sendable () async throws -> Void)?
@@ -21,12 +24,14 @@ public struct ManagedDevice: Sendable {
         identity: DeviceIdentity,
         role: DeviceRole,
         driver: GATTMeasurementDriver,
+        measurementControl: (any MeasurementControl)? = nil,
         waitUntilReachable: (@Sendable () async throws -> Void)? = nil,
         connect: @escaping @Sendable () async throws -> any GATTLink
     ) {
         self.identity = identity
         self.role = role
         self.driver = driver
+        self.measurementControl = measurementControl
         self.waitUntilReachable = waitUntilReachable
         self.connect = connect
     }
@@ -42,6 +47,8 @@ public struct DeviceSupervisor: Service {
     let logger: Logger
     let backoff: ReconnectBackoff
     let now: @Sendable () -> Int64
+    /// Device commands (`measurement.start`, `measurement.stop`, `device.forget`) for the session API.
+    public let commands: DeviceSupervisorCommands
     /// Record cursors and local time lent to the drivers (stored records, Current Time writes).
     let driverServices: DriverServices
     /// Where live waveform chunks go (session API, strip recorder); nil drops them.
@@ -64,6 +71,7 @@ public struct DeviceSupervisor: Service {
         self.logger = logger
         self.backoff = backoff
         self.now = now
+        self.commands = DeviceSupervisorCommands(devices: devices, registry: registry)
         self.waveforms = waveforms
     }
 
@@ -77,7 +85,16 @@ public struct DeviceSupervisor: Service {
     func runDevices() async {
         await withDiscardingTaskGroup { group in
             for device in devices {
-                group.addTask { await supervise(device) }
+                group.addTask {
+                    // Its own task, so that `device.forget` can stop this device alone.
+                    let task = Task { await supervise(device) }
+                    guard commands.adopt(device.identity.id, task: task) else { return task.cancel() }
+                    await withTaskCancellationHandler {
+                        await task.value
+                    } onCancel: {
+                        task.cancel()
+                    }
+                }
             }
         }
     }
