@@ -45,10 +45,10 @@ sleep 2  # the simulated devices connect
 
 timeout 10 "$ctl" status "${S[@]}" >"$work/status.txt" || fail "status exited $?"
 grep -q "^boothd .*, up .*, on unix:$sock" "$work/status.txt" || { cat "$work/status.txt"; fail "status header"; }
-grep -Eq "^devices +5 \(5 ready\)" "$work/status.txt" || { cat "$work/status.txt"; fail "status devices"; }
+grep -Eq "^devices +6 \(6 ready\)" "$work/status.txt" || { cat "$work/status.txt"; fail "status devices"; }
 timeout 10 "$ctl" status "${S[@]}" --json >"$work/status.json"
 validate statusData <"$work/status.json" || fail "status --json does not match statusData"
-"$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["devices"]=={"ready":5} and d["storage"]["state"]=="ok" and d["storage"]["depth"]>=1 and d["clients"]==1, d' "$work/status.json"
+"$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["devices"]=={"ready":6} and d["storage"]["state"]=="ok" and d["storage"]["depth"]>=1 and d["clients"]==1, d' "$work/status.json"
 
 timeout 10 "$ctl" devices "${S[@]}" >"$work/devices.txt"
 head -1 "$work/devices.txt" | grep -q "^ROLE *MODEL *TRANSPORT *ADDRESS *STATE *BATTERY *FIRMWARE *LAST SEEN" \
@@ -56,7 +56,7 @@ head -1 "$work/devices.txt" | grep -q "^ROLE *MODEL *TRANSPORT *ADDRESS *STATE *
 grep -Eq "^thermometer +Simulated HTS thermometer +simulated +sim:thermometer +ready +92% +sim-1.0 " "$work/devices.txt" \
     || { cat "$work/devices.txt"; fail "devices row"; }
 timeout 10 "$ctl" devices "${S[@]}" --json | "$py" -c '
-import json,sys; d=json.load(sys.stdin); assert sorted(x["id"] for x in d)==["sim:bp-cuff","sim:camera","sim:oximeter","sim:stethoscope","sim:thermometer"], d'
+import json,sys; d=json.load(sys.stdin); assert sorted(x["id"] for x in d)==["sim:bp-cuff","sim:camera","sim:ecg","sim:oximeter","sim:stethoscope","sim:thermometer"], d'
 
 # measure: live readings of one device, by role or id; --count ends it, --timeout bounds it.
 timeout 20 "$ctl" measure thermometer --count 2 --timeout 15 "${S[@]}" >"$work/measure.txt" 2>"$work/measure.err" \
@@ -92,7 +92,7 @@ printf 'storage:\n  state_directory: %s\napi:\n  unix_socket: %s\n  token_group:
 tar xzf "$work/report.tar.gz" -C "$work"
 "$py" -c '
 import json,sys
-d=json.load(open(sys.argv[1]+"/boothd-report/devices.json")); assert len(d)==5, d  # oximeter, cuff, thermometer, camera, stethoscope
+d=json.load(open(sys.argv[1]+"/boothd-report/devices.json")); assert len(d)==6, d  # oximeter, cuff, thermometer, ECG strap, camera, stethoscope
 s=json.load(open(sys.argv[1]+"/boothd-report/status.json")); assert "sessionId" not in s["session"], s
 c={x["name"]:x for x in json.load(open(sys.argv[1]+"/boothd-report/doctor.json"))}; assert c["boothd"]["verdict"]=="PASS", c["boothd"]
 ' "$work" || fail "report with the daemon running"

@@ -60,7 +60,7 @@ wait_for() {  # wait_for QUERY EXPECTED
     fail "$1 = $v, expected $2"
 }
 wait_for 'up{job="boothd"}' 1
-wait_for 'boothd_devices{state="ready"}' 5  # 3 BLE simulators, camera, stethoscope
+wait_for 'boothd_devices{state="ready"}' 6  # 3 BLE simulators, ECG strap, camera, stethoscope
 wait_for 'boothd_devices_ready{role="thermometer"}' 1
 wait_for 'boothd_outbox_storage{state="ok"}' 1
 wait_for 'sum(boothd_measurements_total{role="oximeter"}) > bool 0' 1
@@ -70,4 +70,4 @@ import json, sys
 groups = json.load(sys.stdin)["data"]["groups"]
 print(sum(1 for g in groups for r in g["rules"] if r.get("health") in ("ok", "unknown")))')
 [ "$rules" = 5 ] || fail "Prometheus loaded $rules healthy alert rules, expected 5"
-echo "prometheus: scraped boothd (up=1, 5 devices ready, outbox depth > 0), 5 alert rules loaded and unit-tested"
+echo "prometheus: scraped boothd (up=1, 6 devices ready, outbox depth > 0), 5 alert rules loaded and unit-tested"
