@@ -12,6 +12,19 @@ private final class KeepingSink: MeasurementSink {
     var measurements: [BoothCore.Measurement] { stored.withLock { $0 } }
 }
 
+/// Refuses every measurement (a full disk) until `accept` is set.
+private final class FullDiskSink: MeasurementSink {
+    let accept = Mutex(false)
+    let attempts = Mutex(0)
+    private let stored = Mutex<[BoothCore.Measurement]>([])
+    func record(_ measurement: BoothCore.Measurement) async throws {
+        attempts.withLock { $0 += 1 }
+        guard accept.withLock({ $0 }) else { throw OutboxError(.diskFull, "disk full (test)") }
+        stored.withLock { $0.append(measurement) }
+    }
+    var measurements: [BoothCore.Measurement] { stored.withLock { $0 } }
+}
+
 private struct Echo: DeviceCommandHandler {
     func perform(_ command: DeviceCommand) async throws(DeviceCommandError) -> [String: String] {
         ["handled": command.name]
@@ -90,6 +103,36 @@ struct DeviceCommandTests {
             }
         )
         #expect(seen.last == .removed(id: "sim:thermometer"))
+        task.cancel()
+        await task.value
+    }
+
+    @Test func forgettingADeviceWhileItsReadingIsHeldBackDoesNotLoseTheReading() async throws {
+        let sink = FullDiskSink()
+        let registry = DeviceRegistry()
+        let supervisor = DeviceSupervisor(
+            devices: Simulator.devices(interval: .seconds(600)).filter { $0.identity.id == "sim:thermometer" },
+            sink: sink,
+            registry: registry,
+            logger: Logger(label: "test.supervisor")
+        )
+        let task = Task { await supervisor.runDevices() }
+        defer { task.cancel() }
+        while await registry.status(id: "sim:thermometer")?.state != .ready {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        _ = try await supervisor.commands.perform(DeviceCommand(name: "measurement.start", deviceID: "sim:thermometer"))
+        // The reading is taken and refused (disk full): it is being retried when the device is forgotten.
+        while sink.attempts.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        _ = try await supervisor.commands.perform(DeviceCommand(name: "device.forget", deviceID: "sim:thermometer"))
+        #expect(await registry.status(id: "sim:thermometer") == nil)
+        #expect(sink.measurements.isEmpty)
+        sink.accept.withLock { $0 = true }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while sink.measurements.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(sink.measurements.map(\.device.id) == ["sim:thermometer"])
         task.cancel()
         await task.value
     }

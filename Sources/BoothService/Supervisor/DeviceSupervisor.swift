@@ -223,22 +223,49 @@ public struct DeviceSupervisor: Service {
         [("device", device.identity.id), ("role", device.role.rawValue)]
     }
 
-    /// Hands a measurement to the sink, retrying until it is stored: a measurement taken is never lost.
+    /// Hands a measurement to the sink, retrying until it is stored: a measurement taken is never lost. The
+    /// device's next notification waits meanwhile (an unacknowledged indication stays in the device's memory).
+    /// If the device's task is cancelled while the measurement is still held back — the device was forgotten —
+    /// the retries go on in a task of their own instead of dropping it.
     private func deliver(_ measurement: BoothCore.Measurement, logger: Logger) async throws {
         var attempt = 0
-        while true {
+        while !(await Self.store(measurement, in: sink, attempt: &attempt, logger: logger)) {
             do {
-                try await sink.record(measurement)
-                logger.debug("measurement stored", metadata: ["measurement": "\(measurement.id)"])
-                return
+                try await Task.sleep(for: Self.retryDelay(attempt))
             } catch {
-                attempt += 1
-                logger.error(
-                    "cannot store measurement yet; retrying",
-                    metadata: ["measurement": "\(measurement.id)", "attempt": "\(attempt)", "error": "\(error)"]
-                )
-                try await Task.sleep(for: .milliseconds(min(5000, 100 * attempt * attempt)))
+                let sink = self.sink
+                logger.notice("device stopped with a measurement held back; it is still retried")
+                Task {
+                    var attempt = attempt
+                    while !(await Self.store(measurement, in: sink, attempt: &attempt, logger: logger)) {
+                        try? await Task.sleep(for: Self.retryDelay(attempt))
+                    }
+                }
+                throw error
             }
+        }
+    }
+
+    static func retryDelay(_ attempt: Int) -> Duration { .milliseconds(min(5000, 100 * attempt * attempt)) }
+
+    /// One attempt; true once stored.
+    private static func store(
+        _ measurement: BoothCore.Measurement,
+        in sink: any MeasurementSink,
+        attempt: inout Int,
+        logger: Logger
+    ) async -> Bool {
+        do {
+            try await sink.record(measurement)
+            logger.debug("measurement stored", metadata: ["measurement": "\(measurement.id)"])
+            return true
+        } catch {
+            attempt += 1
+            logger.error(
+                "cannot store measurement yet; retrying",
+                metadata: ["measurement": "\(measurement.id)", "attempt": "\(attempt)", "error": "\(error)"]
+            )
+            return false
         }
     }
 }
