@@ -17,9 +17,25 @@ public protocol LiveAudioSource: Sendable {
 public actor StethoscopeLiveSource: LiveAudioSource {
     public nonisolated let configuration: StethoscopeConfiguration
     private var pipeline: StethoscopePipeline?
+    /// The doctor's choice (`setMode`), kept for the next start.
+    private var mode: StethoscopeMode
 
     public init(configuration: StethoscopeConfiguration) {
         self.configuration = configuration
+        self.mode = configuration.mode
+    }
+
+    /// The filter mode the live audio uses (the configuration's until the doctor changes it).
+    public var currentMode: StethoscopeMode { mode }
+
+    /// Changes the live audio's filter mode, at once when it runs (no gap) and for every later start. Returns
+    /// whether a running pipeline applied it.
+    @discardableResult
+    public func setMode(_ mode: StethoscopeMode) async -> Bool {
+        self.mode = mode
+        guard let pipeline else { return false }
+        await pipeline.setMode(mode)
+        return true
     }
 
     public nonisolated var bitrate: Int { configuration.opusBitrate }
@@ -27,6 +43,8 @@ public actor StethoscopeLiveSource: LiveAudioSource {
 
     public func startLive() async throws(StethoscopeError) -> AsyncStream<OpusPacket> {
         if let pipeline { await pipeline.stop() }
+        var configuration = configuration
+        configuration.mode = mode
         let pipeline = StethoscopePipeline(configuration: configuration)
         try await pipeline.start()
         self.pipeline = pipeline
@@ -120,6 +138,9 @@ public actor LiveMedia {
     }
 
     public var peerCount: Int { peers.count }
+
+    /// The live audio source in use (the stethoscope whose filter mode `stethoscope.mode` changes).
+    public var audioSource: (any LiveAudioSource)? { audio }
 
     /// Creates a peer sending `tracks` and returns it with its offer. Starts the audio source if needed.
     public func openPeer(tracks: WebRTCTracks) async throws(WebRTCError) -> (peer: WebRTCPeer, offer: String) {
