@@ -267,6 +267,44 @@ struct StethoscopeLevelsTests {
         await live.stopLive()
     }
 
+    @Test("while the live WebRTC audio runs, levels come from its pipeline; the meter's capture resumes after it")
+    func liveAudioHandOver() async throws {
+        let registry = DeviceRegistry()
+        await Self.ready(registry, "steth")
+        let levels = StethoscopeLevels(registry: registry)
+        let source = ScriptedSource()
+        await levels.register(deviceID: "steth", source: source)
+        let live = StethoscopeLiveSource(
+            configuration: StethoscopeConfiguration(
+                source: .testTone(frequency: 100, volume: 0.5, live: true, seconds: nil),
+                sampleRate: 48000,
+                channels: 1,
+                mode: .bell
+            )
+        )
+        await levels.setLiveSource(live, deviceID: "steth")
+        let subscription = try await levels.subscribe(deviceID: "steth")
+        #expect(await Self.collect(subscription.readings, count: 2) { $0.source == "monitor" }.count == 2)
+        _ = try await live.startLive()
+        #expect(await !levels.hasOwnCapture(deviceID: "steth"))
+        // The live tone is audiotestsrc at 0.5 full scale: -9.03 dBFS RMS at the input.
+        let fromLive = await Self.collect(subscription.readings, count: 3) {
+            $0.source == "live" && $0.level.stage == .input && $0.level.time > 0.25
+        }
+        #expect(fromLive.count == 3 && fromLive.allSatisfy { abs($0.level.maxRMSDB - -9.03) < 0.3 })
+        // The doctor's mode reaches the live pipeline (its readings say so).
+        let set = try await levels.setMode(deviceID: "steth", mode: "diaphragm")
+        #expect(set.live)
+        #expect(
+            await Self.collect(subscription.readings, count: 1) { $0.source == "live" && $0.mode == .diaphragm }.count
+                == 1
+        )
+        await live.stopLive()
+        #expect(await Self.collect(subscription.readings, count: 2) { $0.source == "monitor" }.count == 2)
+        #expect(source.opened.load(ordering: .relaxed) == 2)
+        await levels.unsubscribe(deviceID: "steth", key: subscription.key)
+    }
+
     @Test("a recording takes the device over: levels follow its pipeline, then the meter's capture again")
     func recordingHandOver() async throws {
         try await MediaCommandsTests.withOutbox { outbox, directory in

@@ -267,6 +267,22 @@ async def test_levels(daemon):
     assert steth and not steth[0].get("warning"), steth
     reply = await command(ws, "l6", "stethoscope.mode", deviceId=STETHOSCOPE, mode="bell")
     assert reply["type"] == "result" and reply["data"]["mode"] == "bell", reply
+    # Live WebRTC audio (the simulator's 100 Hz tone at 0.5 full scale): the meter reads its pipeline, and the mode
+    # reaches it. No answer is needed: the audio starts with the offer.
+    await e2e.send(ws, {"type": "webrtc.start", "id": "w1", "video": False, "audio": True})
+    live = await next_level(ws, timeout=5, where=lambda m: m["source"] == "live" and m["stage"] == "input")
+    assert live is not None, "no level reading from the live audio pipeline within 5 s"
+    live = await next_level(ws, timeout=2, where=lambda m: m["source"] == "live" and m["stage"] == "input")
+    assert live is not None and abs(live["rmsDb"][0] - -9.03) < 0.5, live
+    reply = await command(ws, "l6b", "stethoscope.mode", deviceId=STETHOSCOPE, mode="wide")
+    assert reply["type"] == "result" and reply["data"]["live"] is True, reply
+    switched = await next_level(ws, timeout=3, where=lambda m: m["source"] == "live" and m["mode"] == "wide")
+    assert switched is not None, "the live pipeline did not switch to wide"
+    await e2e.send(ws, {"type": "webrtc.stop"})
+    back = await next_level(ws, timeout=5, where=lambda m: m["source"] == "monitor")
+    assert back is not None, "the meter did not go back to its own capture after the live audio stopped"
+    reply = await command(ws, "l6c", "stethoscope.mode", deviceId=STETHOSCOPE, mode="bell")
+    assert reply["type"] == "result" and reply["data"]["live"] is False, reply
     reply = await command(ws, "l7", "stethoscope.level", deviceId=STETHOSCOPE, on=False)
     assert reply["type"] == "result" and reply["data"]["subscribed"] is False, reply
     # Readings already queued may still arrive; then nothing.
@@ -278,7 +294,8 @@ async def test_levels(daemon):
     await ws.close()
     e2e.ok(f"stethoscope.level: {len(levels)} schema-valid level messages in {elapsed:.1f} s (input RMS "
            f"{min(m['rmsDb'][0] for m in inputs):.1f}..{max(m['rmsDb'][0] for m in inputs):.1f} dBFS), "
-           "stethoscope.mode diaphragm applied, typed errors, unsubscribed")
+           f"stethoscope.mode diaphragm applied, typed errors; live WebRTC audio read at {live['rmsDb'][0]:.2f} dBFS "
+           "RMS (tone at -9.03), mode wide applied live; unsubscribed")
 
 
 async def command_reply(ws, request_id, timeout=5):

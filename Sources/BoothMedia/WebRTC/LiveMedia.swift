@@ -19,10 +19,17 @@ public actor StethoscopeLiveSource: LiveAudioSource {
     private var pipeline: StethoscopePipeline?
     /// The doctor's choice (`setMode`), kept for the next start.
     private var mode: StethoscopeMode
+    private var observer: LiveAudioObserver?
 
     public init(configuration: StethoscopeConfiguration) {
         self.configuration = configuration
         self.mode = configuration.mode
+    }
+
+    /// Who follows the live pipeline (the level meter): told before the device is opened, so it can let go of it
+    /// (an ALSA device opens once), then of the running pipeline, and nil when it stops.
+    public func observe(_ observer: LiveAudioObserver?) {
+        self.observer = observer
     }
 
     /// The filter mode the live audio uses (the configuration's until the doctor changes it).
@@ -46,14 +53,39 @@ public actor StethoscopeLiveSource: LiveAudioSource {
         var configuration = configuration
         configuration.mode = mode
         let pipeline = StethoscopePipeline(configuration: configuration)
-        try await pipeline.start()
+        await observer?.opening()
+        do {
+            try await pipeline.start()
+        } catch {
+            await observer?.running(nil)
+            throw error
+        }
         self.pipeline = pipeline
+        await observer?.running(pipeline)
         return pipeline.opusPackets
     }
 
     public func stopLive() async {
-        await pipeline?.stop()
-        pipeline = nil
+        guard let pipeline else { return }
+        await pipeline.stop()
+        self.pipeline = nil
+        await observer?.running(nil)
+    }
+}
+
+/// Follows a `StethoscopeLiveSource`'s pipeline (the level meter does).
+public struct LiveAudioObserver: Sendable {
+    /// The source is about to open its device.
+    public var opening: @Sendable () async -> Void
+    /// The pipeline that now runs, or nil when it stopped (or failed to start).
+    public var running: @Sendable (StethoscopePipeline?) async -> Void
+
+    public init(
+        opening: @escaping @Sendable () async -> Void,
+        running: @escaping @Sendable (StethoscopePipeline?) async -> Void
+    ) {
+        self.opening = opening
+        self.running = running
     }
 }
 

@@ -11,15 +11,16 @@ public struct StethoscopeLevelReading: Sendable, Equatable {
     public var condition: SignalCondition
     /// The filter mode of the pipeline that measured it.
     public var mode: StethoscopeMode
-    /// `recording` when a recording's pipeline measured it, `monitor` when the level meter opened the capture.
+    /// `recording` when a recording's pipeline measured it, `live` the live WebRTC audio's, `monitor` the capture the
+    /// level meter opened.
     public var source: String
 }
 
 /// Stethoscope level meters and filter modes for the session API.
 ///
-/// Levels come from the pipeline already running on the device — a recording's — or else from a capture the meter
-/// opens for as long as someone listens (a recording that starts takes the device over, and the meter goes back to
-/// its own capture when it ends). The input stage's condition (clipping, no signal; `SignalMonitor`) becomes the
+/// Levels come from the pipeline already running on the device — a recording's, else the live WebRTC audio's — or
+/// else from a capture the meter opens for as long as someone listens (a recording or live audio that starts takes
+/// the device over, and the meter goes back to its own capture when it ends). The input stage's condition (clipping, no signal; `SignalMonitor`) becomes the
 /// device's `warning` in the `DeviceRegistry`, cleared when the signal is fine again or nobody listens any more.
 ///
 /// The mode (`setMode`) applies to the live WebRTC audio of the device, to the meter's capture, and is the mode the
@@ -49,6 +50,7 @@ public actor StethoscopeLevels {
     private var listeners: [String: [Int: AsyncStream<StethoscopeLevelReading>.Continuation]] = [:]
     private var feeds: [String: Feed] = [:]
     private var recordings: [String: StethoscopePipeline] = [:]
+    private var livePipelines: [String: StethoscopePipeline] = [:]
     /// Devices a recording is opening: the meter must not reopen them meanwhile.
     private var handedOver: Set<String> = []
     private var monitors: [String: SignalMonitor] = [:]
@@ -82,8 +84,15 @@ public actor StethoscopeLevels {
         await stopFeed(deviceID)
     }
 
-    /// The live WebRTC audio of `deviceID`: `setMode` changes its filter too.
-    public func setLiveSource(_ source: StethoscopeLiveSource?, deviceID: String) {
+    /// The live WebRTC audio of `deviceID`: `setMode` changes its filter too, and its pipeline, while it runs, is
+    /// where the meter reads levels.
+    public func setLiveSource(_ source: StethoscopeLiveSource?, deviceID: String) async {
+        await source?.observe(
+            LiveAudioObserver(
+                opening: { [weak self] in await self?.handOver(deviceID: deviceID) },
+                running: { [weak self] pipeline in await self?.liveRunning(deviceID: deviceID, pipeline: pipeline) }
+            )
+        )
         if devices[deviceID] != nil {
             devices[deviceID]?.live = source
         } else {
@@ -109,6 +118,13 @@ public actor StethoscopeLevels {
     /// The recording ended (its pipeline is stopped): the meter opens its own capture again if someone listens.
     public func recordingEnded(deviceID: String) async {
         recordings.removeValue(forKey: deviceID)
+        await refeed(deviceID)
+    }
+
+    /// The live audio's pipeline runs (or stopped: nil): the meter follows it unless a recording runs.
+    public func liveRunning(deviceID: String, pipeline: StethoscopePipeline?) async {
+        handedOver.remove(deviceID)
+        livePipelines[deviceID] = pipeline
         await refeed(deviceID)
     }
 
@@ -203,6 +219,10 @@ public actor StethoscopeLevels {
             attach(deviceID, pipeline: pipeline, source: "recording", capture: nil)
             return
         }
+        if let pipeline = livePipelines[deviceID] {
+            attach(deviceID, pipeline: pipeline, source: "live", capture: nil)
+            return
+        }
         // A recording is opening the device: its pipeline arrives through `recordingStarted`.
         guard !handedOver.contains(deviceID) else { return }
         let capture: StethoscopeCapture
@@ -214,11 +234,15 @@ public actor StethoscopeLevels {
         }
         // Things moved while the device opened (a recording began, the listeners left, the device went away).
         guard feeds[deviceID] == nil, devices[deviceID] != nil, recordings[deviceID] == nil,
-            !handedOver.contains(deviceID), !(listeners[deviceID]?.isEmpty ?? true)
+            livePipelines[deviceID] == nil, !handedOver.contains(deviceID), !(listeners[deviceID]?.isEmpty ?? true)
         else {
             await capture.close()
-            if let pipeline = recordings[deviceID], feeds[deviceID] == nil {
-                attach(deviceID, pipeline: pipeline, source: "recording", capture: nil)
+            if feeds[deviceID] == nil, !(listeners[deviceID]?.isEmpty ?? true) {
+                if let pipeline = recordings[deviceID] {
+                    attach(deviceID, pipeline: pipeline, source: "recording", capture: nil)
+                } else if let pipeline = livePipelines[deviceID] {
+                    attach(deviceID, pipeline: pipeline, source: "live", capture: nil)
+                }
             }
             return
         }
