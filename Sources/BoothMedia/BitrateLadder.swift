@@ -98,4 +98,13 @@ public struct BitrateMeter: Sendable {
         let bytes = samples.dropFirst().reduce(0) { $0 + $1.bytes }
         return Double(bytes) * 8 / 1000 / seconds
     }
+
+    /// Samples per second over the kept samples; for the live H.264 branch (one access unit per sample) this is
+    /// the frame rate actually delivered.
+    public var samplesPerSecond: Double? {
+        guard samples.count >= 2 else { return nil }
+        let seconds = Double(span.components.seconds) + Double(span.components.attoseconds) / 1e18
+        guard seconds > 0 else { return nil }
+        return Double(samples.count - 1) / seconds
+    }
 }

@@ -150,6 +150,8 @@ public actor CameraPipeline {
 
     /// Bit rate of the live stream over the last 5 s of presentation time.
     public var measuredLiveKbps: Double? { running?.meter.withLock { $0.kbps } }
+    /// Frames per second the live encoder delivered over the last 5 s (one H.264 access unit per sample).
+    public var measuredLiveFPS: Double? { running?.meter.withLock { $0.samplesPerSecond } }
 
     // MARK: internals
 

@@ -44,6 +44,7 @@ import Testing
         }
         #expect(meter.span == .seconds(5))
         #expect(meter.kbps == 100)
+        #expect(meter.samplesPerSecond == 10)
     }
 
     @Test func previewKeepsAspectAndNeverUpscales() {

@@ -65,6 +65,7 @@ wait_for 'boothd_devices_ready{role="thermometer"}' 1
 wait_for 'boothd_outbox_storage{state="ok"}' 1
 wait_for 'sum(boothd_measurements_total{role="oximeter"}) > bool 0' 1
 wait_for 'boothd_outbox_depth > bool 0' 1
+wait_for 'boothd_camera_live_fps > bool 10' 1  # the simulated camera runs at 15 fps
 rules=$(curl -fsS "http://127.0.0.1:$pport/api/v1/rules" | python3 -c '
 import json, sys
 groups = json.load(sys.stdin)["data"]["groups"]
