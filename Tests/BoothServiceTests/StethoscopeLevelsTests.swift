@@ -305,6 +305,23 @@ struct StethoscopeLevelsTests {
         await levels.unsubscribe(deviceID: "steth", key: subscription.key)
     }
 
+    @Test("a listener that does not read keeps only its newest readings (bounded memory)")
+    func slowListenerIsBounded() async throws {
+        let registry = DeviceRegistry()
+        await Self.ready(registry, "tone")
+        let levels = StethoscopeLevels(registry: registry)
+        await levels.register(deviceID: "tone", source: ToneSource(volume: 0.5))
+        let subscription = try await levels.subscribe(deviceID: "tone", buffer: 4)
+        // 1.5 s unread: about 30 readings (two stages every 100 ms) were published, 4 are kept.
+        try await Task.sleep(for: .milliseconds(1500))
+        var iterator = subscription.readings.makeAsyncIterator()
+        var kept: [StethoscopeLevelReading] = []
+        for _ in 0..<4 { if let reading = await iterator.next() { kept.append(reading) } }
+        #expect(kept.count == 4)
+        #expect(kept.allSatisfy { $0.level.time > 0.9 }, "oldest dropped: \(kept.map(\.level.time))")
+        await levels.unsubscribe(deviceID: "tone", key: subscription.key)
+    }
+
     @Test("a recording takes the device over: levels follow its pipeline, then the meter's capture again")
     func recordingHandOver() async throws {
         try await MediaCommandsTests.withOutbox { outbox, directory in
