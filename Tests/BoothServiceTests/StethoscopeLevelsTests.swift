@@ -322,6 +322,23 @@ struct StethoscopeLevelsTests {
         await levels.unsubscribe(deviceID: "tone", key: subscription.key)
     }
 
+    @Test("two listeners subscribing at once share one capture")
+    func concurrentSubscribersOpenOnce() async throws {
+        let registry = DeviceRegistry()
+        let levels = StethoscopeLevels(registry: registry)
+        let source = ScriptedSource()
+        await levels.register(deviceID: "steth", source: source)
+        async let first = levels.subscribe(deviceID: "steth")
+        async let second = levels.subscribe(deviceID: "steth")
+        let (one, two) = try await (first, second)
+        #expect(await Self.collect(two.readings, count: 2).count == 2)
+        #expect(await Self.collect(one.readings, count: 2).count == 2)
+        #expect(source.opened.load(ordering: .relaxed) == 1)
+        await levels.unsubscribe(deviceID: "steth", key: one.key)
+        await levels.unsubscribe(deviceID: "steth", key: two.key)
+        #expect(await !levels.hasOwnCapture(deviceID: "steth"))
+    }
+
     @Test("a recording takes the device over: levels follow its pipeline, then the meter's capture again")
     func recordingHandOver() async throws {
         try await MediaCommandsTests.withOutbox { outbox, directory in

@@ -53,6 +53,8 @@ public actor StethoscopeLevels {
     private var livePipelines: [String: StethoscopePipeline] = [:]
     /// Devices a recording is opening: the meter must not reopen them meanwhile.
     private var handedOver: Set<String> = []
+    /// Devices the meter is opening a capture on (a second listener waits for that one instead of opening again).
+    private var opening: Set<String> = []
     private var monitors: [String: SignalMonitor] = [:]
     private var nextListener = 0
 
@@ -224,13 +226,21 @@ public actor StethoscopeLevels {
             return
         }
         // A recording is opening the device: its pipeline arrives through `recordingStarted`.
-        guard !handedOver.contains(deviceID) else { return }
+        guard !handedOver.contains(deviceID), !opening.contains(deviceID) else { return }
+        opening.insert(deviceID)
         let capture: StethoscopeCapture
         do {
             capture = try await device.source.open(mode: device.mode)
+            opening.remove(deviceID)
         } catch {
+            opening.remove(deviceID)
             let code = if case .deviceBusy = error { "device_busy" } else { "device_error" }
-            throw DeviceCommandError(code: code, message: "\(deviceID): \(error)")
+            let failure = DeviceCommandError(code: code, message: "\(deviceID): \(error)")
+            // Listeners that joined while it opened wait on this capture: their streams end (their owners let go).
+            if feeds[deviceID] == nil {
+                for listener in (listeners[deviceID] ?? [:]).values { listener.finish() }
+            }
+            throw failure
         }
         // Things moved while the device opened (a recording began, the listeners left, the device went away).
         guard feeds[deviceID] == nil, devices[deviceID] != nil, recordings[deviceID] == nil,
