@@ -101,6 +101,7 @@ struct Daemon {
         do {
             liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
             hub.liveMedia.attach(liveMedia)
+            await Self.wireStethoscopes(media: media, hub: hub, liveMedia: liveMedia)
         } catch {
             FileHandle.standardError.write(Data("boothd: configuration error: \(error)\n".utf8))
             throw ExitCode(78)

@@ -215,6 +215,96 @@ async def test_recording(daemon):
            f"(synthetic 72), event {elapsed:.1f} s after the command")
 
 
+async def next_level(ws, timeout, where=lambda m: True):
+    """The next stethoscope.level message satisfying `where` (other messages are skipped), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            message = await e2e.recv(ws, timeout=max(0.05, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            return None
+        if message["type"] == "stethoscope.level" and where(message):
+            return message
+    return None
+
+
+async def test_levels(daemon):
+    ws, _ = await e2e.connect(daemon, "media-levels")
+    reply = await command(ws, "l0", "stethoscope.level", deviceId=STETHOSCOPE, on=True)
+    assert reply["type"] == "result" and reply["data"]["subscribed"] is True, reply
+    assert reply["data"]["mode"] == "bell", reply
+    started = time.monotonic()
+    levels = []
+    while len(levels) < 10 and time.monotonic() - started < 5:
+        message = await next_level(ws, timeout=5 - (time.monotonic() - started))
+        if message is None:
+            break
+        levels.append(message)
+    elapsed = time.monotonic() - started
+    assert len(levels) >= 5, f"only {len(levels)} level messages in {elapsed:.1f} s"
+    assert {m["stage"] for m in levels} == {"input", "filtered"}, levels
+    assert all(m["deviceId"] == STETHOSCOPE and m["source"] == "monitor" for m in levels), levels
+    inputs = [m for m in levels if m["stage"] == "input"]
+    # The synthetic heart sound: bursts up to 0.3 full scale over faint noise, never silent, never clipping.
+    assert all(-60 < m["rmsDb"][0] < -5 and m["peakDb"][0] < -3 for m in inputs), inputs
+    assert all(m["condition"] == "ok" for m in levels), levels
+    reply = await command(ws, "l1", "stethoscope.mode", deviceId=STETHOSCOPE, mode="diaphragm")
+    assert reply["type"] == "result" and reply["data"]["mode"] == "diaphragm", reply
+    assert isinstance(reply["data"]["live"], bool), reply
+    switched = await next_level(ws, timeout=3, where=lambda m: m["mode"] == "diaphragm")
+    assert switched is not None, "no level reading in diaphragm mode within 3 s"
+    # Not valid client messages (the schema lists the modes): sent raw, refused with a typed error.
+    await ws.send(json.dumps({"type": "command", "id": "l2", "command": "stethoscope.mode",
+                              "params": {"deviceId": STETHOSCOPE, "mode": "loud"}}))
+    bad = await command_reply(ws, "l2")
+    assert bad["type"] == "error" and bad["code"] == "invalid_argument" and "diaphragm" in bad["message"], bad
+    reply = await command(ws, "l3", "stethoscope.mode", deviceId="sim:nothing", mode="bell")
+    assert reply["type"] == "error" and reply["code"] == "unknown_device", reply
+    reply = await command(ws, "l4", "stethoscope.level", deviceId="sim:nothing", on=True)
+    assert reply["type"] == "error" and reply["code"] == "unknown_device", reply
+    reply = await command(ws, "l5", "devices.list")
+    steth = [d for d in reply["data"]["devices"] if d["id"] == STETHOSCOPE]
+    assert steth and not steth[0].get("warning"), steth
+    reply = await command(ws, "l6", "stethoscope.mode", deviceId=STETHOSCOPE, mode="bell")
+    assert reply["type"] == "result" and reply["data"]["mode"] == "bell", reply
+    # Live WebRTC audio (the simulator's 100 Hz tone at 0.5 full scale): the meter reads its pipeline, and the mode
+    # reaches it. No answer is needed: the audio starts with the offer.
+    await e2e.send(ws, {"type": "webrtc.start", "id": "w1", "video": False, "audio": True})
+    live = await next_level(ws, timeout=5, where=lambda m: m["source"] == "live" and m["stage"] == "input")
+    assert live is not None, "no level reading from the live audio pipeline within 5 s"
+    live = await next_level(ws, timeout=2, where=lambda m: m["source"] == "live" and m["stage"] == "input")
+    assert live is not None and abs(live["rmsDb"][0] - -9.03) < 0.5, live
+    reply = await command(ws, "l6b", "stethoscope.mode", deviceId=STETHOSCOPE, mode="wide")
+    assert reply["type"] == "result" and reply["data"]["live"] is True, reply
+    switched = await next_level(ws, timeout=3, where=lambda m: m["source"] == "live" and m["mode"] == "wide")
+    assert switched is not None, "the live pipeline did not switch to wide"
+    await e2e.send(ws, {"type": "webrtc.stop"})
+    back = await next_level(ws, timeout=5, where=lambda m: m["source"] == "monitor")
+    assert back is not None, "the meter did not go back to its own capture after the live audio stopped"
+    reply = await command(ws, "l6c", "stethoscope.mode", deviceId=STETHOSCOPE, mode="bell")
+    assert reply["type"] == "result" and reply["data"]["live"] is False, reply
+    reply = await command(ws, "l7", "stethoscope.level", deviceId=STETHOSCOPE, on=False)
+    assert reply["type"] == "result" and reply["data"]["subscribed"] is False, reply
+    # Readings already queued may still arrive; then nothing.
+    await asyncio.sleep(0.5)
+    while await next_level(ws, timeout=0.2) is not None:
+        pass
+    late = await next_level(ws, timeout=1.0)
+    assert late is None, f"level message after unsubscribing: {late}"
+    await ws.close()
+    e2e.ok(f"stethoscope.level: {len(levels)} schema-valid level messages in {elapsed:.1f} s (input RMS "
+           f"{min(m['rmsDb'][0] for m in inputs):.1f}..{max(m['rmsDb'][0] for m in inputs):.1f} dBFS), "
+           f"stethoscope.mode diaphragm applied, typed errors; live WebRTC audio read at {live['rmsDb'][0]:.2f} dBFS "
+           "RMS (tone at -9.03), mode wide applied live; unsubscribed")
+
+
+async def command_reply(ws, request_id, timeout=5):
+    while True:
+        message = await e2e.recv(ws, timeout=timeout)
+        if message["type"] in ("result", "error") and message.get("id") == request_id:
+            return message
+
+
 async def test_kill_after_snapshot(state_dir, cycles=5):
     daemon = e2e.Daemon(state_dir, e2e.free_port(), extra=SIMULATED)
     confirmed = []
@@ -252,6 +342,7 @@ async def main():
         try:
             await test_snapshots(daemon)
             await test_controls(daemon)
+            await test_levels(daemon)
             await test_recording(daemon)
         finally:
             daemon.stop()

@@ -28,6 +28,8 @@ public final class SessionHub: Sendable {
     let waveforms: WaveformFeed
     /// Live media for `webrtc.*` messages; boothd attaches it when it has a camera or a stethoscope.
     public let liveMedia = LiveMediaSlot()
+    /// Stethoscope level meters and modes (`stethoscope.*`, StethoscopeLevelStream.swift); boothd attaches them.
+    public let stethoscopes = StethoscopeLevelsSlot()
     /// Usage statistics for the `usage` command (nil: not kept by this boothd).
     let usage: UsageStatistics?
     /// For the uptime in `status`.
@@ -116,6 +118,8 @@ struct SessionConnection {
     let waveformTap = WaveformTap()
     /// This connection's WebRTC peer, stopped when the client goes away.
     let webrtc = SessionWebRTC()
+    /// This connection's stethoscope level-meter subscriptions (StethoscopeLevelStream.swift).
+    let stethoscopeTaps = StethoscopeLevelTaps()
 
     private final class Flags: Sendable {
         let authenticated = Mutex(false)
@@ -166,6 +170,7 @@ struct SessionConnection {
                 }
                 await readLoop(flags: flags, group: &group)
                 await webrtc.stop(reason: "the client disconnected", send: nil)
+                await stopStethoscopeLevels()
                 group.cancelAll()
             }
             // The writer sends what is queued (a close frame, say), then stops; the stall watch bounds that.
@@ -551,6 +556,8 @@ struct SessionConnection {
             case "measurement.start", "measurement.stop", "snapshot.take", "camera.control", "device.forget",
                 "ecg.strip":
                 return try await deviceCommand(name, deviceID: try string("deviceId") ?? "", params: params)
+            case _ where Self.stethoscopeCommands.contains(name):
+                return try await stethoscopeCommand(name, params: params)
             case _ where Self.waveformCommands.contains(name):
                 return try waveformCommand(name, params: params)
             case "status", "usage":

@@ -26,6 +26,7 @@ public enum SessionProtocol {
         "camera.control", "device.forget", "artifact.assign", "artifact.discard", "artifacts.pending",
         "status", "usage", "readiness", "measurement.manual",
         "ecg.strip", "waveform.subscribe", "waveform.unsubscribe",
+        "stethoscope.level", "stethoscope.mode",
     ]
 
     public static let eventTypes = [

@@ -37,6 +37,7 @@ public actor StethoscopePipeline {
     private let eventSink: AsyncStream<StethoscopeEvent>.Continuation
     private let opusSink: AsyncStream<OpusPacket>.Continuation
     private let hub: CaptureHub
+    private nonisolated let levelTap = AudioLevelTap()
     private var graph: Graph?
     private var workers: [AudioWorkerThread] = []
     private var mode: StethoscopeMode
@@ -61,6 +62,12 @@ public actor StethoscopePipeline {
         hub = CaptureHub()
     }
 
+    /// Level readings (input and filtered) for one more listener, besides `events`; any number may listen. Each
+    /// keeps at most `buffer` readings when it falls behind (the oldest are dropped). Ends when the pipeline stops.
+    public nonisolated func levelReadings(buffer: Int = 16) -> AsyncStream<AudioLevel> {
+        levelTap.listen(buffer: buffer)
+    }
+
     /// The current filter mode.
     public var currentMode: StethoscopeMode { mode }
 
@@ -74,6 +81,7 @@ public actor StethoscopePipeline {
         self.graph = graph
         let hub = self.hub
         let events = eventSink
+        let tap = levelTap
         let device: String? = if case .alsa(let name) = configuration.source { name } else { nil }
         let monitor = Mutex(SignalMonitor(thresholds: configuration.thresholds))
         guard let bus = gst_element_get_bus(graph.pipeline.pointer) else { throw .notRunning }
@@ -94,6 +102,7 @@ public actor StethoscopePipeline {
                     peakDB: peak.map(AudioLevel.floored)
                 )
                 events.yield(.level(level))
+                tap.publish(level)
                 if level.stage == .input, let change = monitor.withLock({ $0.update(level) }) {
                     events.yield(.signal(change))
                 }
@@ -104,10 +113,12 @@ public actor StethoscopePipeline {
             case .error(let element, let text, let debug):
                 let error = Self.translate(element: element, message: text, debug: debug, device: device)
                 hub.fail(error)
+                tap.finish()
                 events.yield(.failed(error))
                 return false
             case .endOfStream:
                 hub.end()
+                tap.finish()
                 events.yield(.ended)
                 return false
             case nil:
@@ -228,6 +239,7 @@ public actor StethoscopePipeline {
         }
         graph = nil
         hub.end()
+        levelTap.finish()
         eventSink.finish()
         opusSink.finish()
     }

@@ -17,9 +17,32 @@ public protocol LiveAudioSource: Sendable {
 public actor StethoscopeLiveSource: LiveAudioSource {
     public nonisolated let configuration: StethoscopeConfiguration
     private var pipeline: StethoscopePipeline?
+    /// The doctor's choice (`setMode`), kept for the next start.
+    private var mode: StethoscopeMode
+    private var observer: LiveAudioObserver?
 
     public init(configuration: StethoscopeConfiguration) {
         self.configuration = configuration
+        self.mode = configuration.mode
+    }
+
+    /// Who follows the live pipeline (the level meter): told before the device is opened, so it can let go of it
+    /// (an ALSA device opens once), then of the running pipeline, and nil when it stops.
+    public func observe(_ observer: LiveAudioObserver?) {
+        self.observer = observer
+    }
+
+    /// The filter mode the live audio uses (the configuration's until the doctor changes it).
+    public var currentMode: StethoscopeMode { mode }
+
+    /// Changes the live audio's filter mode, at once when it runs (no gap) and for every later start. Returns
+    /// whether a running pipeline applied it.
+    @discardableResult
+    public func setMode(_ mode: StethoscopeMode) async -> Bool {
+        self.mode = mode
+        guard let pipeline else { return false }
+        await pipeline.setMode(mode)
+        return true
     }
 
     public nonisolated var bitrate: Int { configuration.opusBitrate }
@@ -27,15 +50,42 @@ public actor StethoscopeLiveSource: LiveAudioSource {
 
     public func startLive() async throws(StethoscopeError) -> AsyncStream<OpusPacket> {
         if let pipeline { await pipeline.stop() }
+        var configuration = configuration
+        configuration.mode = mode
         let pipeline = StethoscopePipeline(configuration: configuration)
-        try await pipeline.start()
+        await observer?.opening()
+        do {
+            try await pipeline.start()
+        } catch {
+            await observer?.running(nil)
+            throw error
+        }
         self.pipeline = pipeline
+        await observer?.running(pipeline)
         return pipeline.opusPackets
     }
 
     public func stopLive() async {
-        await pipeline?.stop()
-        pipeline = nil
+        guard let pipeline else { return }
+        await pipeline.stop()
+        self.pipeline = nil
+        await observer?.running(nil)
+    }
+}
+
+/// Follows a `StethoscopeLiveSource`'s pipeline (the level meter does).
+public struct LiveAudioObserver: Sendable {
+    /// The source is about to open its device.
+    public var opening: @Sendable () async -> Void
+    /// The pipeline that now runs, or nil when it stopped (or failed to start).
+    public var running: @Sendable (StethoscopePipeline?) async -> Void
+
+    public init(
+        opening: @escaping @Sendable () async -> Void,
+        running: @escaping @Sendable (StethoscopePipeline?) async -> Void
+    ) {
+        self.opening = opening
+        self.running = running
     }
 }
 
@@ -120,6 +170,9 @@ public actor LiveMedia {
     }
 
     public var peerCount: Int { peers.count }
+
+    /// The live audio source in use (the stethoscope whose filter mode `stethoscope.mode` changes).
+    public var audioSource: (any LiveAudioSource)? { audio }
 
     /// Creates a peer sending `tracks` and returns it with its offer. Starts the audio source if needed.
     public func openPeer(tracks: WebRTCTracks) async throws(WebRTCError) -> (peer: WebRTCPeer, offer: String) {

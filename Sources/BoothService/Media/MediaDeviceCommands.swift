@@ -61,6 +61,8 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
     let registry: DeviceRegistry
     let scratchDirectory: String
     let logger: Logger
+    /// Stethoscope level meters and live filter modes (StethoscopeLevels.swift); recordings hand the device over.
+    public let levels: StethoscopeLevels
     private struct State {
         var cameras: [String: CameraEndpoint] = [:]
         var stethoscopes: [String: StethoscopeEndpoint] = [:]
@@ -81,6 +83,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         self.registry = registry
         self.scratchDirectory = scratchDirectory
         self.logger = logger
+        self.levels = StethoscopeLevels(registry: registry)
     }
 
     // MARK: devices
@@ -92,6 +95,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
 
     public func register(stethoscope: StethoscopeEndpoint) async {
         state.withLock { $0.stethoscopes[stethoscope.deviceID] = stethoscope }
+        await levels.register(deviceID: stethoscope.deviceID, source: stethoscope.source)
         await registry.update(
             status(stethoscope.deviceID, .stethoscope, stethoscope.model, stethoscope.transport, .ready)
         )
@@ -113,6 +117,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             )
         }
         if let recording, let capture = recording.capture.withLock({ $0 }) { await capture.close() }
+        if stethoscope != nil { await levels.unregister(deviceID: deviceID) }
         if let camera {
             await registry.update(status(deviceID, camera.role, camera.model, camera.transport, .gone))
         } else if let stethoscope {
@@ -308,14 +313,18 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             )
         }
         let capture: StethoscopeCapture
+        // The level meter lets go of the device (an ALSA device opens once) and follows the recording's pipeline.
+        await levels.handOver(deviceID: device.deviceID)
         do {
             capture = try await device.source.open(mode: mode)
         } catch {
             _ = state.withLock { $0.recordings.removeValue(forKey: device.deviceID) }
+            await levels.recordingStarted(deviceID: device.deviceID, pipeline: nil)
             let code = if case .deviceBusy = error { "device_busy" } else { "device_error" }
             throw DeviceCommandError(code: code, message: "\(device.deviceID): \(error)")
         }
         recording.capture.withLock { $0 = capture }
+        await levels.recordingStarted(deviceID: device.deviceID, pipeline: capture.pipeline)
         let directory = (scratchDirectory as NSString).appendingPathComponent(artifactID)
         let job: RecordingJob
         do {
@@ -328,6 +337,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         } catch {
             await capture.close()
             _ = state.withLock { $0.recordings.removeValue(forKey: device.deviceID) }
+            await levels.recordingEnded(deviceID: device.deviceID)
             try? FileManager.default.removeItem(atPath: directory)
             throw DeviceCommandError(code: "device_error", message: "\(device.deviceID): \(error)")
         }
@@ -369,6 +379,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             result = try await job.result()
         } catch {
             await capture.close()
+            await levels.recordingEnded(deviceID: device.deviceID)
             state.withLock { state in
                 if state.recordings[device.deviceID] === recording {
                     state.recordings.removeValue(forKey: device.deviceID)
@@ -381,6 +392,7 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             return
         }
         await capture.close()
+        await levels.recordingEnded(deviceID: device.deviceID)
         // The device is free again (a re-plugged device may already record anew: only this recording is released).
         let stillRegistered = state.withLock { state in
             if state.recordings[device.deviceID] === recording { state.recordings.removeValue(forKey: device.deviceID) }
