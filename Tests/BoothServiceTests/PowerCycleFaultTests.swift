@@ -57,10 +57,15 @@ struct PowerCycleFaultTests {
             streams \(counters.streams), emitter tasks \(counters.emitters); peak links \(counters.peakLinks)
             """
         )
-        #expect(after.fds <= before.fds)
-        #expect(after.threads <= before.threads + 2)
-        // 1,500 leaked tasks or streams would be several MiB; allocator noise stays well under 4 MiB.
-        #expect(after.rssKiB - before.rssKiB < 4096)
+        // fds, threads and RSS are the whole process's: they say something only when this test runs alone
+        // (scripts/faults/power-cycle.sh sets BOOTH_FAULT_ALONE=1); in the full parallel `swift test` other
+        // suites open pipelines and sockets meanwhile. The counters below are this test's own and always checked.
+        if ProcessInfo.processInfo.environment["BOOTH_FAULT_ALONE"] == "1" {
+            #expect(after.fds <= before.fds)
+            #expect(after.threads <= before.threads + 2)
+            // 1,500 leaked tasks or streams would be several MiB; allocator noise stays well under 4 MiB.
+            #expect(after.rssKiB - before.rssKiB < 4096)
+        }
         // One link at a time per device, even mid-cycle; nothing left after cancellation.
         #expect(counters.peakLinks <= devices.count)
         #expect(counters.links == 0 && counters.streams == 0 && counters.emitters == 0)
