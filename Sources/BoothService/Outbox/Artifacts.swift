@@ -189,31 +189,21 @@ extension Outbox {
 
     /// The artifact with this id, if stored.
     public func storedArtifact(id: String) async throws(OutboxError) -> StoredArtifact? {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT * FROM artifacts WHERE id = ?", arguments: [id]).map(
-                    Self.storedArtifact(from:)
-                )
-            }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM artifacts WHERE id = ?", arguments: [id]).map(
+                Self.storedArtifact(from:)
+            )
         }
     }
 
     /// Artifacts waiting for a decision (unassigned), oldest first.
     public func pendingArtifacts(limit: Int = 200) async throws(OutboxError) -> [StoredArtifact] {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: "SELECT * FROM artifacts WHERE binding = 'unassigned' ORDER BY taken_at LIMIT ?",
-                    arguments: [limit]
-                ).map(Self.storedArtifact(from:))
-            }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM artifacts WHERE binding = 'unassigned' ORDER BY taken_at LIMIT ?",
+                arguments: [limit]
+            ).map(Self.storedArtifact(from:))
         }
     }
 
@@ -242,20 +232,11 @@ extension Outbox {
     {
         try await write { db in
             let (stored, _) = try self.pendingArtifactRow(db, id: id)
-            let target: String
-            if let sessionID {
-                guard try Row.fetchOne(db, sql: "SELECT id FROM sessions WHERE id = ?", arguments: [sessionID]) != nil
-                else { throw OutboxError(.unknownSession, "no session \(sessionID)") }
-                target = sessionID
-            } else {
-                guard
-                    let active = try String.fetchOne(
-                        db,
-                        sql: "SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
-                    )
-                else { throw OutboxError(.noActiveSession, "no active session to assign artifact \(id) to") }
-                target = active
-            }
+            let target = try Self.assignmentTarget(
+                db,
+                sessionID: sessionID,
+                noActiveSession: "no active session to assign artifact \(id) to"
+            )
             try db.execute(
                 sql: "UPDATE artifacts SET binding = 'session', session_id = ?, updated_at = ? WHERE id = ?",
                 arguments: [target, self.now(), id]

@@ -299,6 +299,16 @@ public final class Outbox: MeasurementSink, Sendable {
         return stream
     }
 
+    /// Runs a read on the database: an outbox that is not open, or a read that fails, is `storageUnavailable`.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(OutboxError) -> T {
+        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw OutboxError(.storageUnavailable, Self.describe(error))
+        }
+    }
+
     func writablePool() throws(OutboxError) -> DatabasePool {
         guard let pool else {
             throw OutboxError(.storageUnavailable, storageState.reason ?? "the outbox database is not open")
@@ -656,6 +666,22 @@ public final class Outbox: MeasurementSink, Sendable {
         return payload + "}"
     }
 
+    /// Where an explicit assignment goes: `sessionID` when that session exists, otherwise the active session.
+    static func assignmentTarget(_ db: Database, sessionID: String?, noActiveSession: String) throws -> String {
+        if let sessionID {
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM sessions WHERE id = ?", arguments: [sessionID]) != nil
+            else { throw OutboxError(.unknownSession, "no session \(sessionID)") }
+            return sessionID
+        }
+        guard
+            let active = try String.fetchOne(
+                db,
+                sql: "SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
+            )
+        else { throw OutboxError(.noActiveSession, noActiveSession) }
+        return active
+    }
+
     /// Binds an unassigned or history reading to a session (the active one when `sessionID` is nil).
     public func assign(
         measurementID: String,
@@ -677,25 +703,11 @@ public final class Outbox: MeasurementSink, Sendable {
                     "measurement \(measurementID) is \(binding); only unassigned or history readings can be assigned"
                 )
             }
-            let target: String
-            if let sessionID {
-                guard
-                    try Bool.fetchOne(
-                        db,
-                        sql: "SELECT 1 FROM sessions WHERE id = ?",
-                        arguments: [sessionID]
-                    ) != nil
-                else { throw OutboxError(.unknownSession, "no session \(sessionID)") }
-                target = sessionID
-            } else {
-                guard
-                    let active = try String.fetchOne(
-                        db,
-                        sql: "SELECT id FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
-                    )
-                else { throw OutboxError(.noActiveSession, "no active session to assign to; give a sessionId") }
-                target = active
-            }
+            let target = try Self.assignmentTarget(
+                db,
+                sessionID: sessionID,
+                noActiveSession: "no active session to assign to; give a sessionId"
+            )
             let at = self.now()
             try db.execute(
                 sql: """
@@ -781,65 +793,50 @@ public final class Outbox: MeasurementSink, Sendable {
     public func pendingMeasurements(
         limit: Int = 200
     ) async throws(OutboxError) -> [(binding: String, body: String, reason: String?)] {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT binding, body, binding_reason FROM measurements
-                        WHERE binding IN ('unassigned', 'history') ORDER BY received_at LIMIT ?
-                        """,
-                    arguments: [limit]
-                ).map {
-                    (binding: $0["binding"] as String, body: $0["body"] as String, reason: $0["binding_reason"])
-                }
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT binding, body, binding_reason FROM measurements
+                    WHERE binding IN ('unassigned', 'history') ORDER BY received_at LIMIT ?
+                    """,
+                arguments: [limit]
+            ).map {
+                (binding: $0["binding"] as String, body: $0["body"] as String, reason: $0["binding_reason"])
             }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
         }
     }
 
     /// The binding of one measurement, nil when unknown.
     public func binding(ofMeasurement id: String) async throws(OutboxError) -> (MeasurementBinding, String?)? {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: "SELECT binding, session_id FROM measurements WHERE id = ?",
-                        arguments: [id]
-                    )
-                else { return nil }
-                let binding = MeasurementBinding(rawValue: row["binding"]) ?? .unassigned
-                return (binding, row["session_id"] as String?)
-            }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT binding, session_id FROM measurements WHERE id = ?",
+                    arguments: [id]
+                )
+            else { return nil }
+            let binding = MeasurementBinding(rawValue: row["binding"]) ?? .unassigned
+            return (binding, row["session_id"] as String?)
         }
     }
 
     /// The binding of one measurement with the session and the reason, nil when unknown.
     public func bindingDecision(ofMeasurement id: String) async throws(OutboxError) -> BindingDecision? {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: "SELECT binding, session_id, binding_reason FROM measurements WHERE id = ?",
-                        arguments: [id]
-                    )
-                else { return nil }
-                return BindingDecision(
-                    binding: MeasurementBinding(rawValue: row["binding"]) ?? .unassigned,
-                    sessionID: row["session_id"],
-                    reason: BindingReason(rawValue: row["binding_reason"] ?? "") ?? .noActiveSession
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT binding, session_id, binding_reason FROM measurements WHERE id = ?",
+                    arguments: [id]
                 )
-            }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
+            else { return nil }
+            return BindingDecision(
+                binding: MeasurementBinding(rawValue: row["binding"]) ?? .unassigned,
+                sessionID: row["session_id"],
+                reason: BindingReason(rawValue: row["binding_reason"] ?? "") ?? .noActiveSession
+            )
         }
     }
 
@@ -984,25 +981,20 @@ public final class Outbox: MeasurementSink, Sendable {
     /// Events no client has acknowledged yet (after the highest cursor, the one the purge uses): how many,
     /// and when the oldest of them was written. For `/metrics` and `boothctl status`.
     public func backlog() async throws(OutboxError) -> OutboxBacklog {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
         let pendingMax = state.withLock { $0.pendingAcks.values.max() ?? 0 }
-        do {
-            return try await pool.read { db in
-                let stored = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
-                let delivered = max(stored, pendingMax)
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT count(*) AS depth, min(created_at) AS oldest FROM events WHERE id > ?",
-                    arguments: [delivered]
-                )
-                return OutboxBacklog(
-                    depth: row?["depth"] ?? 0,
-                    oldestUndeliveredMicros: row?["oldest"],
-                    deliveredThrough: delivered
-                )
-            }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
+        return try await read { db in
+            let stored = try Int64.fetchOne(db, sql: "SELECT max(acked) FROM cursors") ?? 0
+            let delivered = max(stored, pendingMax)
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT count(*) AS depth, min(created_at) AS oldest FROM events WHERE id > ?",
+                arguments: [delivered]
+            )
+            return OutboxBacklog(
+                depth: row?["depth"] ?? 0,
+                oldestUndeliveredMicros: row?["oldest"],
+                deliveredThrough: delivered
+            )
         }
     }
 
@@ -1068,23 +1060,18 @@ public final class Outbox: MeasurementSink, Sendable {
 
     /// Rows of the purge log, newest first (for `boothctl` and tests).
     public func purgeLog(limit: Int = 50) async throws(OutboxError) -> [PurgeReport] {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM purge_log ORDER BY id DESC LIMIT ?", arguments: [limit])
-                    .map {
-                        PurgeReport(
-                            cutoffMicros: $0["cutoff"],
-                            events: $0["events"],
-                            measurements: $0["measurements"],
-                            sessions: $0["sessions"],
-                            auditEntries: $0["audit_entries"],
-                            artifacts: $0["artifacts"]
-                        )
-                    }
-            }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM purge_log ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .map {
+                    PurgeReport(
+                        cutoffMicros: $0["cutoff"],
+                        events: $0["events"],
+                        measurements: $0["measurements"],
+                        sessions: $0["sessions"],
+                        auditEntries: $0["audit_entries"],
+                        artifacts: $0["artifacts"]
+                    )
+                }
         }
     }
 
@@ -1100,37 +1087,27 @@ public final class Outbox: MeasurementSink, Sendable {
 
     /// The full audit trail (with reasons and operator references), oldest first.
     public func auditEntries() async throws(OutboxError) -> [AuditEntry] {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
-                    AuditEntry(
-                        atMicros: $0["at"],
-                        action: $0["action"],
-                        measurementID: $0["measurement_id"],
-                        sessionID: $0["session_id"],
-                        reason: $0["reason"],
-                        operatorRef: $0["operator_ref"]
-                    )
-                }
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
+                AuditEntry(
+                    atMicros: $0["at"],
+                    action: $0["action"],
+                    measurementID: $0["measurement_id"],
+                    sessionID: $0["session_id"],
+                    reason: $0["reason"],
+                    operatorRef: $0["operator_ref"]
+                )
             }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
         }
     }
 
     /// Audit trail rows (action, measurement id, session id, reason), oldest first.
     public func auditTrail() async throws(OutboxError) -> [(action: String, measurementID: String?, sessionID: String?)]
     {
-        guard let pool else { throw OutboxError(.storageUnavailable, storageState.reason ?? "not open") }
-        do {
-            return try await pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
-                    (action: $0["action"], measurementID: $0["measurement_id"], sessionID: $0["session_id"])
-                }
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map {
+                (action: $0["action"], measurementID: $0["measurement_id"], sessionID: $0["session_id"])
             }
-        } catch {
-            throw OutboxError(.storageUnavailable, Self.describe(error))
         }
     }
 }
