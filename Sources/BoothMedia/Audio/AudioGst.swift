@@ -46,6 +46,14 @@ enum AudioGst {
         return element
     }
 
+    /// An `appsrc` that boothd pushes timestamped buffers into, with fixed caps.
+    static func appSource(_ name: String, caps: String) throws(StethoscopeError) -> AudioElementPointer {
+        let source = try make("appsrc", name)
+        try setCaps(source, "caps", caps)
+        booth_gst_util_set_object_arg(source.raw, "format", "time")
+        return source
+    }
+
     static func setCaps(_ element: AudioElementPointer, _ property: String, _ caps: String) throws(StethoscopeError) {
         guard let parsed = gst_caps_from_string(caps) else {
             throw .invalidArgument(name: "caps", reason: "GStreamer cannot parse '\(caps)'")

@@ -23,13 +23,10 @@ final class FLACFileWriter: @unchecked Sendable {
             )
         else { throw .writeFailed(path: path, detail: "directory does not exist or is not writable") }
         let pipeline = AudioElementPointer(gst_pipeline_new("flac-writer"))
-        let source = try AudioGst.make("appsrc", "pcm")
-        try AudioGst.setCaps(
-            source,
-            "caps",
-            "audio/x-raw,format=F32LE,layout=interleaved,rate=\(sampleRate),channels=\(channels)"
+        let source = try AudioGst.appSource(
+            "pcm",
+            caps: "audio/x-raw,format=F32LE,layout=interleaved,rate=\(sampleRate),channels=\(channels)"
         )
-        booth_gst_util_set_object_arg(source.raw, "format", "time")
         let convert = try AudioGst.make("audioconvert", "convert")
         // 24-bit keeps the headroom of quiet body sounds after the filter; no dither noise at that depth.
         let depth = try AudioGst.capsFilter("depth", "audio/x-raw,format=S24_32LE")

@@ -16,13 +16,10 @@ public enum OpusPacketDecoder {
             gst_element_set_state(pipeline.pointer, GST_STATE_NULL)
             gst_object_unref(pipeline.raw)
         }
-        let source = try AudioGst.make("appsrc", "packets")
-        try AudioGst.setCaps(
-            source,
-            "caps",
-            "audio/x-opus,channel-mapping-family=(int)0,channels=(int)\(channels),rate=(int)48000"
+        let source = try AudioGst.appSource(
+            "packets",
+            caps: "audio/x-opus,channel-mapping-family=(int)0,channels=(int)\(channels),rate=(int)48000"
         )
-        booth_gst_util_set_object_arg(source.raw, "format", "time")
         let decoder = try AudioGst.make("opusdec", "decode")
         let convert = try AudioGst.make("audioconvert", "convert")
         let format = try AudioGst.capsFilter("format", "audio/x-raw,format=F32LE,layout=interleaved")

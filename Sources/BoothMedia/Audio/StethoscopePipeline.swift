@@ -293,15 +293,12 @@ public actor StethoscopePipeline {
             booth_g_object_set_int(source.raw, "samplesperbuffer", Int32(rate / 100))
             if let seconds { booth_g_object_set_int(source.raw, "num-buffers", Int32((seconds * 100).rounded(.up))) }
         case .pushed:
-            source = try AudioGst.make("appsrc", "source")
             let rate = config.sampleRate ?? 48000
             let channels = config.channels ?? 1
-            try AudioGst.setCaps(
-                source,
-                "caps",
-                "audio/x-raw,format=F32LE,layout=interleaved,rate=\(rate),channels=\(channels)"
+            source = try AudioGst.appSource(
+                "source",
+                caps: "audio/x-raw,format=F32LE,layout=interleaved,rate=\(rate),channels=\(channels)"
             )
-            booth_gst_util_set_object_arg(source.raw, "format", "time")
             // Bounded queue inside appsrc: push blocks instead of growing memory without limit.
             booth_audio_set_uint64(source.raw, "max-bytes", guint64(rate * channels * 4))
             booth_g_object_set_bool(source.raw, "block", 1)
