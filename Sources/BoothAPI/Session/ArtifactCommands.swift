@@ -9,15 +9,7 @@ extension SessionConnection {
 
     func artifactCommand(_ name: String, params: [String: JSONValue]) async throws -> String {
         func text(_ key: String, required: Bool) throws(WireError) -> String? {
-            let value = params[key]
-            if value == nil || value == .null, !required { return nil }
-            guard let text = value?.string, !text.isEmpty, text.count <= 512 else {
-                throw WireError(
-                    "invalid_params",
-                    "\(name) needs \"\(key)\": a non-empty string of at most 512 characters"
-                )
-            }
-            return text
+            try Wire.stringParam(params, key, command: name, required: required)
         }
         switch name {
         case "artifact.assign":

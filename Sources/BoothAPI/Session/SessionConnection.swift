@@ -506,15 +506,7 @@ struct SessionConnection {
 
     private func perform(_ name: String, params: [String: JSONValue]) async throws(WireError) -> String {
         func string(_ key: String, required: Bool = true) throws(WireError) -> String? {
-            let value = params[key]
-            if value == nil || value == .null, !required { return nil }
-            guard let text = value?.string, !text.isEmpty, text.count <= 512 else {
-                throw WireError(
-                    "invalid_params",
-                    "\(name) needs \"\(key)\": a non-empty string of at most 512 characters"
-                )
-            }
-            return text
+            try Wire.stringParam(params, key, command: name, required: required)
         }
         do {
             switch name {

@@ -118,6 +118,25 @@ enum Wire {
         }
     }
 
+    /// A command's string parameter: nil when absent and optional; otherwise a non-empty string of at most 512
+    /// characters, or an `invalid_params` error naming the command and the key.
+    static func stringParam(
+        _ params: [String: JSONValue],
+        _ key: String,
+        command: String,
+        required: Bool = true
+    ) throws(WireError) -> String? {
+        let value = params[key]
+        if value == nil || value == .null, !required { return nil }
+        guard let text = value?.string, !text.isEmpty, text.count <= 512 else {
+            throw WireError(
+                "invalid_params",
+                "\(command) needs \"\(key)\": a non-empty string of at most 512 characters"
+            )
+        }
+        return text
+    }
+
     static func isValidClientID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 64
             && id.unicodeScalars.allSatisfy {
