@@ -67,18 +67,7 @@ struct BLEDeviceService: Service {
 
     /// The booth's local wall-clock time, as a device clock shows it after a Current Time write.
     @Sendable static func localTime() -> DeviceTimestamp {
-        let parts = Calendar(identifier: .gregorian).dateComponents(
-            in: TimeZone.current,
-            from: Date()
-        )
-        return DeviceTimestamp(
-            year: parts.year ?? 0,
-            month: parts.month ?? 0,
-            day: parts.day ?? 0,
-            hour: parts.hour ?? 0,
-            minute: parts.minute ?? 0,
-            second: parts.second ?? 0
-        )
+        .wallClock(in: .current)
     }
 
     func run() async throws {

@@ -87,16 +87,6 @@ public enum Simulator {
 
     /// The simulated devices' clock: UTC now, as a device would keep it after a Current Time write.
     static func deviceClock() -> DeviceTimestamp {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date())
-        return DeviceTimestamp(
-            year: parts.year ?? 0,
-            month: parts.month ?? 0,
-            day: parts.day ?? 0,
-            hour: parts.hour ?? 0,
-            minute: parts.minute ?? 0,
-            second: parts.second ?? 0
-        )
+        .wallClock(in: TimeZone(identifier: "UTC") ?? .current)
     }
 }
