@@ -16,17 +16,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from boothd_harness import Boothd, Client  # noqa: E402
+from boothd_harness import Boothd, Client, checker  # noqa: E402
 
 BOOTHD, ROOT = sys.argv[1], sys.argv[2]
 RELOADS = int(sys.argv[3]) if len(sys.argv) > 3 else 60
-failures = []
-
-
-def check(condition, what):
-    print(f"  {'ok ' if condition else 'FAIL'} {what}")
-    if not condition:
-        failures.append(what)
+check, failures = checker()
 
 
 async def main():

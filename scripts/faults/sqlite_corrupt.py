@@ -15,17 +15,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from boothd_harness import Boothd, Client  # noqa: E402
+from boothd_harness import Boothd, Client, checker  # noqa: E402
 
 BOOTHD = sys.argv[1]
 SETTINGS = {"simulator.mode": "off", "api.test_commands": "true", "api.commands_per_second": "1000"}
-failures = []
-
-
-def check(condition, what):
-    print(f"  {'ok ' if condition else 'FAIL'} {what}")
-    if not condition:
-        failures.append(what)
+check, failures = checker()
 
 
 def garbage(path, offset, length, seed):

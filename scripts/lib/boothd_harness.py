@@ -196,6 +196,18 @@ class Boothd:
         return sorted(totals.items(), key=lambda item: -item[1])[:top]
 
 
+def checker():
+    """A `check(condition, what)` that prints each result as ok/FAIL, and the list of failed ones it fills."""
+    failures = []
+
+    def check(condition, what):
+        print(f"  {'ok ' if condition else 'FAIL'} {what}")
+        if not condition:
+            failures.append(what)
+
+    return check, failures
+
+
 def wait_until(predicate, timeout, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

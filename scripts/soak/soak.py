@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from boothd_harness import Boothd, Client  # noqa: E402
+from boothd_harness import Boothd, Client, checker  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("boothd")
@@ -39,13 +39,7 @@ SESSION_EVERY = 600 / FACTOR     # a consultation every 10 simulated minutes
 SESSION_LENGTH = 360 / FACTOR    # lasting 6
 RETENTION_HOURS = 6 / FACTOR     # 6 simulated hours
 INTERVAL = max(0.05, 15 / FACTOR)  # the simulator's 15 s oximeter interval, compressed (boothd's floor: 50 ms)
-failures = []
-
-
-def check(condition, what):
-    print(f"  {'ok ' if condition else 'FAIL'} {what}")
-    if not condition:
-        failures.append(what)
+check, failures = checker()
 
 
 async def day(daemon):
