@@ -149,7 +149,12 @@ struct Daemon {
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
-            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+            MediaHotplug(
+                media: media,
+                profiles: profiles,
+                logger: Logger(label: "boothd.media"),
+                mediaConfig: config.media
+            ) {
                 await liveMedia.setCamera($0)
             },
             UsageAggregator(
