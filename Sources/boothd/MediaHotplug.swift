@@ -21,6 +21,8 @@ actor MediaHotplug: Service {
     /// No frame for this long while streaming is a wedge (`media.camera_stall_seconds`); see `CameraWatchdog`.
     var stallTimeout: Duration = .seconds(5)
     var watchdogSettings = CameraWatchdogSettings()
+    /// Snapshot buttons, told which cameras are present.
+    let buttons: CameraButtons?
     private struct Present {
         var id: String
         var pipeline: CameraPipeline?
@@ -36,10 +38,12 @@ actor MediaHotplug: Service {
         profiles: ProfileLibrary,
         logger: Logger,
         mediaConfig settings: BoothConfig.Media,
+        buttons: CameraButtons? = nil,
         liveCamera: @escaping @Sendable (CameraPipeline?) async -> Void = { _ in }
     ) {
         self.stallTimeout = .milliseconds(Int64(settings.cameraStallSeconds * 1000))
         self.watchdogSettings = CameraWatchdogSettings(settings)
+        self.buttons = buttons
         self.media = media
         self.profiles = profiles
         self.logger = logger
@@ -88,6 +92,7 @@ actor MediaHotplug: Service {
             if wasLive { await liveCamera(cameraOrder.last.flatMap { present[$0]?.pipeline }) }
         }
         await known.watchdog?.detach()
+        await buttons?.cameraRemoved(deviceID: known.id)
         await media.unregister(deviceID: known.id)
         await known.pipeline?.close()
     }
@@ -183,6 +188,7 @@ actor MediaHotplug: Service {
                 controls: V4L2CameraControls(path: devnode, limits: match?.profile.quirks.cameraControls ?? [])
             )
         )
+        await buttons?.cameraAdded(deviceID: found.id, syspath: syspath, options: match?.profile.options ?? [:])
         logger.notice(
             "camera ready",
             metadata: [
