@@ -29,8 +29,15 @@ actor CameraButtons: Service {
         let events = UdevMonitor.events(subsystems: ["input"])
         await cancelWhenGracefulShutdown {
             for await event in events {
-                guard case .device(let device) = event else { continue }
-                await self.handle(device)
+                switch event {
+                case .device(let device): await self.handle(device)
+                case .failed(let reason):
+                    self.logger.error(
+                        "udev monitoring unavailable: camera buttons are not read",
+                        metadata: ["reason": "\(reason)"]
+                    )
+                case .enumerated: break
+                }
             }
         }
         for (_, reader) in readers { reader.task.cancel() }
@@ -79,6 +86,13 @@ actor CameraButtons: Service {
         case "existing", "add":
             let usb = USBSysfs.device(ofSysfsPath: device.syspath)?.path
             guard let input = InputDeviceInfo.evdev(device, usbDevicePath: usb) else { return }
+            logger.debug(
+                "input device",
+                metadata: [
+                    "node": "\(input.devnode)", "name": "\(input.name)", "keys": "\(input.keyBitmap)",
+                    "usb": "\(usb ?? "-")",
+                ]
+            )
             inputs[device.syspath] = input
             bindAll()
         default:
