@@ -143,6 +143,37 @@ final class StepClock: Sendable {
         #expect(try await outbox.record(untrusted, trustedTakenAtMicros: nil) == .history)
     }
 
+    @Test func artifactsStampedOnTheBootClockStayInTheirSessionToo() async throws {
+        let clock = StepClock()
+        let outbox = clock.outbox(temporaryDirectory())
+        func snapshot(_ id: String, stamped: Bool) -> NewArtifact {
+            NewArtifact(
+                id: id,
+                kind: "snapshot",
+                deviceID: "sim:camera",
+                takenAtMicros: clock.wall,
+                parts: [ArtifactPart(name: "snapshot.jpg", mediaType: "image/jpeg", bytes: [0xFF, 0xD8, 0xFF, 0xD9])],
+                takenBoot: stamped ? clock.boot : nil
+            )
+        }
+        let early = snapshot("before-start", stamped: true)
+        clock.step(seconds: -Self.hour)
+        clock.advance(seconds: 1)
+        _ = try await outbox.startSession(id: "S1", contextRef: "ref")
+        clock.advance(seconds: 1)
+        #expect(try await outbox.recordArtifact(snapshot("after-start", stamped: true)).sessionID == "S1")
+        // Taken before the start, stored after it: the wall clock (stepped back since) says after, the boot clock
+        // says before, and stays out.
+        #expect(early.takenAtMicros > clock.wall)
+        #expect(try await outbox.recordArtifact(early).binding == .unassigned)
+        // Another backward step during the session: a stamped snapshot stays in it; one without a boot stamp (a
+        // producer that has none) is judged on the wall clock: unassigned, never elsewhere.
+        clock.step(seconds: -Self.hour)
+        clock.advance(seconds: 1)
+        #expect(try await outbox.recordArtifact(snapshot("stamped", stamped: true)).sessionID == "S1")
+        #expect(try await outbox.recordArtifact(snapshot("unstamped", stamped: false)).binding == .unassigned)
+    }
+
     @Test func theWireFormOfSessionsAndReadingsAfterTheStamp() async throws {
         let clock = StepClock()
         let outbox = clock.outbox(temporaryDirectory())

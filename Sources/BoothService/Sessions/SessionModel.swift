@@ -152,14 +152,17 @@ public enum SessionRules {
         }
     }
 
-    /// Whether a live reading arrived at or after the session's start: on the boot clock when both were stamped
-    /// in the same boot, else on the wall clock.
+    /// Whether a live reading arrived at or after the session's start.
     static func receivedDuring(_ measurement: Measurement, _ session: SessionInfo) -> Bool {
-        if let received = measurement.receivedBoot, let started = session.startedBoot,
-            let after = received.isAtOrAfter(started)
-        {
+        isAtOrAfterStart(wallMicros: measurement.receivedAtMicros, boot: measurement.receivedBoot, of: session)
+    }
+
+    /// Whether something that happened at `wallMicros` (and `boot` on the boot clock, when stamped) happened at or
+    /// after the session's start: on the boot clock when both were stamped in the same boot, else on the wall clock.
+    public static func isAtOrAfterStart(wallMicros: Int64, boot: BootInstant?, of session: SessionInfo) -> Bool {
+        if let boot, let started = session.startedBoot, let after = boot.isAtOrAfter(started) {
             return after
         }
-        return measurement.receivedAtMicros >= session.startedAtMicros
+        return wallMicros >= session.startedAtMicros
     }
 }
