@@ -234,8 +234,8 @@ struct BLEDeviceService: Service {
             waitUntilReachable: { try await source.waitUntilConnected() },
             connect: { try source.takeLink() }
         )
-        // An ECG strap: heart rate + live ECG (waveform feed, strips on command).
-        if profile.driver == ManagedDevice.polarECGDriverID { managed.customDriver = PolarECGDriver() }
+        // An ECG strap (heart rate + live ECG) or a vendor protocol (BerryMed, Jumper, Viatom ...).
+        managed.customDriver = BLEDeviceMatcher.customDriver(for: profile)
         return managed
     }
 }

@@ -89,6 +89,30 @@ import Testing
         )
         #expect(both == .ignore(reason: "ambiguous: profiles sig.hts, sig.plx match equally well"))
         let vendor = matcher.verdict(BLEAdvertisement(name: "O2Ring 1234"), bonded: true)
-        #expect(vendor == .ignore(reason: "profile viatom.o2 needs driver viatom.o2, not run over BLE yet"))
+        #expect(vendor == .ignore(reason: "profile viatom.o2: driver viatom.o2 needs `gatt.notify`"))
+    }
+
+    @Test func vendorProfileWithItsGATTLayoutRunsTheVendorDriver() throws {
+        let service = try #require(GATTUUID(string: "49535343-fe7d-4ae5-8fa9-9fafd205e455"))
+        let notify = try #require(GATTUUID(string: "49535343-1e4d-4bd9-ba61-23c647249616"))
+        var berry = Self.profile(
+            "berrymed.bci",
+            driver: "berrymed.bci",
+            role: .oximeter,
+            BLEMatch(services: [service], names: [NamePattern("BerryMed*")])
+        )
+        berry.gatt = GATTLayout(service: service, notify: [notify])
+        let matcher = BLEDeviceMatcher(profiles: ProfileSet(layers: [[berry]]), bondedOnly: false)
+        #expect(matcher.discoveryServices == [service])
+        let verdict = matcher.verdict(BLEAdvertisement(name: "BerryMed-1234", services: [service]), bonded: false)
+        guard case .manage(let profile, let driver) = verdict else {
+            Issue.record("expected manage, got \(verdict)")
+            return
+        }
+        #expect(profile.id == "berrymed.bci")
+        #expect(driver.id == "berrymed.bci" && driver.measurement == notify && driver.decoderKind == "berrymed")
+        let custom = try #require(BLEDeviceMatcher.customDriver(for: berry) as? VendorGATTDriver)
+        #expect(custom.notify == [notify] && custom.vendorProtocol.streamFramed)
+        #expect(BLEDeviceMatcher.customDriver(for: Self.profiles["sig.plx"]!) == nil)
     }
 }

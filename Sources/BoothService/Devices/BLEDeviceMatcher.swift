@@ -44,6 +44,11 @@ public struct BLEDeviceMatcher: Sendable {
             let ids = all.filter { $0.score == best.score }.map(\.profile.id).joined(separator: ", ")
             return .ignore(reason: "ambiguous: profiles \(ids) match equally well")
         }
+        do {
+            _ = try VendorGATTDriver(profile: best.profile)
+        } catch {
+            return .ignore(reason: error.description)
+        }
         guard let driver = Self.driver(for: best.profile) else {
             return .ignore(
                 reason: "profile \(best.profile.id) needs driver \(best.profile.driver), not run over BLE yet"
@@ -61,6 +66,15 @@ public struct BLEDeviceMatcher: Sendable {
             heartRate.role = profile.role
             return heartRate
         }
+        if let vendor = try? VendorGATTDriver(profile: profile), let first = vendor.notify.first {
+            // A vendor protocol: `customDriver(for:)` runs it; this names its first stream for logs and tests.
+            return GATTMeasurementDriver(
+                id: vendor.id,
+                role: profile.role,
+                measurement: first,
+                decoderKind: vendor.vendorProtocol.decoderKind
+            )
+        }
         guard var driver = GATTMeasurementDriver.standard[profile.driver] else { return nil }
         driver.role = profile.role
         switch profile.options["records"] {
@@ -70,5 +84,13 @@ public struct BLEDeviceMatcher: Sendable {
         }
         if profile.quirks.needsTimeSync { driver.clock = .always }
         return driver
+    }
+
+    /// The device-specific driver run instead of the standard one: the ECG strap's, or a vendor protocol's
+    /// (BerryMed, Jumper, Yuwell, Viatom) configured from the profile's `gatt` section; nil for SIG services.
+    public static func customDriver(for profile: DeviceProfile) -> (any GATTDeviceDriver)? {
+        if profile.driver == ManagedDevice.polarECGDriverID { return PolarECGDriver() }
+        if let vendor = try? VendorGATTDriver(profile: profile) { return vendor }
+        return nil
     }
 }
