@@ -11,6 +11,12 @@ public struct BLEDeviceMatcher: Sendable {
         case waitForBonding(profile: DeviceProfile)
         /// No profile claims it, the claim is ambiguous, or boothd has no driver for the profile.
         case ignore(reason: String)
+        /// The profile reads the device's mode from its advertisement and it advertises for pairing: list it and
+        /// let `boothctl pair` bond it now; never connect to read (it delivers nothing in that mode).
+        case pairingMode(profile: DeviceProfile)
+        /// The profile claims the device but this advertisement says not to act now (neither pairing nor transfer
+        /// mode, or transfer mode to a central it is not bonded with): judge its next advertisement again.
+        case notNow(profile: DeviceProfile, reason: String)
     }
 
     public var profiles: ProfileSet
@@ -54,8 +60,34 @@ public struct BLEDeviceMatcher: Sendable {
                 reason: "profile \(best.profile.id) needs driver \(best.profile.driver), not run over BLE yet"
             )
         }
+        if let modes = best.profile.advertisingMode {
+            return verdict(modes.mode(of: advertisement), profile: best.profile, driver: driver, bonded: bonded)
+        }
         if bondedOnly && !bonded { return .waitForBonding(profile: best.profile) }
         return .manage(profile: best.profile, driver: driver)
+    }
+
+    /// Devices that advertise their mode (Omron): pair only in pairing mode, connect and read only in transfer
+    /// mode — when bonded, or under `ble.connect: matching` for a profile without `needs_bonding` — and ignore
+    /// any other advertisement.
+    func verdict(
+        _ mode: BLEAdvertisingMode.Mode?,
+        profile: DeviceProfile,
+        driver: GATTMeasurementDriver,
+        bonded: Bool
+    ) -> Verdict {
+        switch mode {
+        case .pairing: return .pairingMode(profile: profile)
+        case nil: return .notNow(profile: profile, reason: "its advertisement shows neither pairing nor transfer mode")
+        case .transfer:
+            guard bonded || (!bondedOnly && !profile.quirks.needsBonding) else {
+                return .notNow(
+                    profile: profile,
+                    reason: "transfer mode but not bonded: put it in pairing mode, then boothctl pair"
+                )
+            }
+            return .manage(profile: profile, driver: driver)
+        }
     }
 
     /// The GATT driver a profile names, configured from the profile's options (stored records, clock).
