@@ -566,6 +566,10 @@ public final class BlueZCentral: Sendable {
         } catch {
             guard error.isBlueZError(".AlreadyExists") else { throw error }
         }
+        // BlueZ routes the requests of a Pair call to the caller's agent. A passkey/terminal agent serves only
+        // that call and leaves the default agent (incoming requests) alone: in the lab that is the simulated
+        // device's own agent, which must answer with its own passkey for a wrong one to fail.
+        guard options.capability == .noInputNoOutput else { return }
         _ = try? await bus.call(
             BlueZName.service,
             manager,
