@@ -145,7 +145,10 @@ public struct PairingError: Error, Sendable, Equatable, CustomStringConvertible 
         } else if error.isBlueZError(".AuthenticationTimeout") || (error as? BlueZError).map(Self.isTimeout) == true {
             reason = "timed out after \(Int(timeout)) s\(given): is the device still in pairing mode?"
         } else if error.isBlueZError(".AuthenticationCanceled") || error.isBlueZError(".AuthenticationRejected") {
-            reason = "the device refused or cancelled pairing\(given)"
+            // A device that insists on a passkey refuses Just Works this way (the agent is never asked).
+            let hint =
+                log.passkeyGiven == nil ? "; if it needs a passkey: boothctl pair \(address) --passkey NNNNNN" : ""
+            reason = "the device refused or cancelled pairing\(given)\(hint)"
         } else if error.isBlueZError(".ConnectionAttemptFailed") {
             reason = "could not connect to it (out of range or not advertising)"
         } else {

@@ -105,7 +105,7 @@ import Testing
         )
         #expect(
             PairingError.from(canceled, address: "AA:BB", log: PairingAgentLog(), timeout: 30).reason
-                == "the device refused or cancelled pairing"
+                == "the device refused or cancelled pairing; if it needs a passkey: boothctl pair AA:BB --passkey NNNNNN"
         )
     }
 }
