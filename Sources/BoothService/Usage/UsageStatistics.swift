@@ -249,6 +249,12 @@ public final class UsageStatistics: Sendable {
         return migrator
     }
 
+    /// Checkpoints the database at graceful stop, after the last write (nil when it is not open).
+    public func checkpointAtStop() async throws -> WALCheckpointReport? {
+        guard let pool else { return nil }
+        return try await WALCheckpoint.truncate(pool, path: pool.path)
+    }
+
     /// The id of the last outbox event counted.
     public var cursor: Int64 { cursorValue.withLock { $0 } }
 
