@@ -29,7 +29,8 @@ final class FakeUSBReset: USBDeviceResetting {
 struct CameraWatchdogTests {
     static let mode = VideoMode(width: 320, height: 240, framesPerSecond: 15)
 
-    /// A started simulated camera registered as `usb:cam`, with a 1 s stall timeout.
+    /// A started simulated camera registered as `usb:cam`, with a 2 s stall timeout (short, yet no false stall on
+    /// a loaded test machine).
     static func withCamera(
         _ body: (CameraPipeline, MediaDeviceCommands, DeviceRegistry) async throws -> Void
     ) async throws {
@@ -42,7 +43,7 @@ struct CameraWatchdogTests {
                 logger: Logger(label: "test.media")
             )
             var configuration = SimulatedCamera.configuration(pattern: .ball, mode: mode)
-            configuration.stallTimeout = .seconds(1)
+            configuration.stallTimeout = .seconds(2)
             let camera = CameraPipeline(configuration: configuration)
             try await camera.start()
             await media.register(
