@@ -1,3 +1,4 @@
+import BoothCore
 import CLibUSB
 import Foundation
 
@@ -81,5 +82,30 @@ extension USBContext {
         case LIBUSB_ERROR_NOT_FOUND.rawValue: return .reenumerated
         default: throw USBError(operation: "libusb_reset_device \(bus):\(address)", code: code)
         }
+    }
+}
+
+/// The wedged-camera watchdog's USB side: sysfs finds a node's USB device, libusb resets it on its own thread
+/// (a port reset takes tens to hundreds of milliseconds; it must not hold a cooperative-pool thread).
+public struct LibUSBDeviceReset: USBDeviceResetting {
+    public init() {}
+
+    public func usbDevice(ofNode node: String) -> USBDeviceLocation? {
+        USBSysfs.device(ofNode: node).map { USBDeviceLocation(bus: $0.bus, address: $0.address, port: $0.name) }
+    }
+
+    public func reset(_ device: USBDeviceLocation) async throws(USBResetFailure) {
+        let result: Result<USBResetOutcome, USBError> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(
+                    returning: Result { () throws(USBError) -> USBResetOutcome in
+                        try USBContext().resetDevice(bus: device.bus, address: device.address)
+                    }
+                )
+            }
+            thread.name = "booth-usb-reset"
+            thread.start()
+        }
+        if case .failure(let error) = result { throw USBResetFailure("\(device): \(error)") }
     }
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
+import BoothCore
 import BoothUSB
 import Foundation
 
 /// `boothctl camera usb-reset`: what boothd's wedged-camera watchdog does, by hand (sysfs parent, libusb reset).
-struct CameraUSBReset: ParsableCommand {
+struct CameraUSBReset: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "usb-reset",
         abstract: "Reset the USB device a camera node belongs to (libusb_reset_device), as the wedge watchdog does."
@@ -23,7 +24,7 @@ struct CameraUSBReset: ParsableCommand {
         var milliseconds: Double
     }
 
-    func run() throws {
+    func run() async throws {
         guard let usb = USBSysfs.device(ofNode: device) else {
             throw ValidationError("\(device): no such character device, or it is not on USB (no busnum/devnum parent)")
         }
@@ -38,11 +39,16 @@ struct CameraUSBReset: ParsableCommand {
         )
         if !dryRun {
             let started = ContinuousClock.now
+            // The same object boothd's watchdog resets a wedged camera with.
+            let resetter = LibUSBDeviceReset()
+            guard let location = resetter.usbDevice(ofNode: device) else {
+                throw ValidationError("\(device) is no longer on USB")
+            }
             do {
-                let outcome = try USBContext().resetDevice(bus: usb.bus, address: usb.address)
-                report.outcome = outcome == .reset ? "reset" : "re-enumerated"
+                try await resetter.reset(location)
+                report.outcome = "reset"
             } catch {
-                throw ValidationError("\(device) (\(usb.name), bus \(usb.bus) address \(usb.address)): \(error)")
+                throw ValidationError("\(device): \(error)")
             }
             let elapsed = ContinuousClock.now - started
             report.milliseconds =

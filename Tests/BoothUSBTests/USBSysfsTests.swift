@@ -1,3 +1,4 @@
+import BoothCore
 import BoothUSB
 import Foundation
 import Testing
@@ -70,6 +71,18 @@ struct USBSysfsTests {
             _ = try context.resetDevice(bus: 250, address: 127)
         } throws: { error in
             (error as? USBError)?.isDisconnected == true
+        }
+    }
+
+    @Test("boothd's resetter: a node off USB has no device; resetting an absent device is a typed failure")
+    func libusbResetter() async {
+        let resetter = LibUSBDeviceReset()
+        #expect(resetter.usbDevice(ofNode: "/dev/null") == nil)
+        let absent = USBDeviceLocation(bus: 250, address: 127, port: "250-9")
+        await #expect {
+            try await resetter.reset(absent)
+        } throws: { error in
+            "\(error)".hasPrefix("USB 250-9 (bus 250 address 127): reset 250:127: LIBUSB_ERROR_NO_DEVICE")
         }
     }
 }

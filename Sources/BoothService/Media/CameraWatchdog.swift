@@ -1,39 +1,8 @@
+import BoothCore
 import BoothMedia
 import Foundation
 import Logging
 import Metrics
-
-/// A USB device by bus number and device address (what libusb opens), with its port chain for logs.
-public struct USBDeviceLocation: Sendable, Hashable, CustomStringConvertible {
-    public var bus: Int
-    public var address: Int
-    /// sysfs name of the device, e.g. `1-1.2` (stable per physical port).
-    public var port: String
-
-    public init(bus: Int, address: Int, port: String) {
-        self.bus = bus
-        self.address = address
-        self.port = port
-    }
-
-    public var description: String { "USB \(port) (bus \(bus) address \(address))" }
-}
-
-/// Why a USB reset did not happen.
-public struct USBResetFailure: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-/// Finds the USB device a device node belongs to and resets it (libusb `libusb_reset_device` in boothd; a fake
-/// in tests).
-public protocol USBDeviceResetting: Sendable {
-    /// The USB device that is the parent of `node` (e.g. `/dev/video0`); nil when the node is not on USB.
-    func usbDevice(ofNode node: String) -> USBDeviceLocation?
-    /// Resets the device: the kernel re-enumerates it and rebinds its drivers.
-    func reset(_ device: USBDeviceLocation) async throws(USBResetFailure)
-}
 
 /// Watchdog settings (`media.camera_stall_seconds` is the pipeline's `stallTimeout`).
 public struct CameraWatchdogSettings: Sendable, Hashable {
