@@ -195,6 +195,10 @@ struct CameraControls: ParsableCommand {
         abstract: "Controls with their real ranges (the ones a doctor may drive are marked with their role)."
     )
     @OptionGroup var camera: CameraDeviceOption
+    @Option(help: "Firmware profile file whose quirks.extension_controls (UVC extension units) are listed too.")
+    var profile: String?
+    @Option(name: .customLong("set"), help: "NAME=VALUE: set an extension control first (repeatable; needs --profile).")
+    var assignments: [String] = []
     @Flag(help: "Machine-readable output.") var json = false
 
     struct Control: Encodable {
@@ -208,12 +212,16 @@ struct CameraControls: ParsableCommand {
         var value: Int64?
         var readOnly: Bool
         var menu: [String: String]?
+        /// `unit 4 selector 1` for a profile's UVC extension-unit control.
+        var extensionUnit: String?
+        /// Why an extension control could not be read (e.g. not a UVC device).
+        var error: String?
     }
 
     func run() throws {
         let device = try camera.open()
         defer { device.close() }
-        let controls: [Control]
+        var controls: [Control]
         do {
             controls = try device.controls().map { control in
                 Control(
@@ -233,13 +241,19 @@ struct CameraControls: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        if profile == nil, !assignments.isEmpty { throw ValidationError("--set needs --profile (extension controls)") }
+        if let profile {
+            controls += try ExtensionControlsReport.rows(device: device, profile: profile, assignments: assignments)
+        }
         if json { return try printJSON(controls) }
         for control in controls {
             let role = control.role.map { " [\($0)]" } ?? ""
             let value = control.value.map { " = \($0)" } ?? ""
+            let unit = control.extensionUnit.map { " (XU \($0))" } ?? ""
+            let error = control.error.map { " — \($0)" } ?? ""
             print(
                 "\(control.key)\(role)  \(control.type) \(control.minimum)…\(control.maximum) step \(control.step) "
-                    + "default \(control.defaultValue)\(value)\(control.readOnly ? " (read-only)" : "")"
+                    + "default \(control.defaultValue)\(value)\(control.readOnly ? " (read-only)" : "")\(unit)\(error)"
             )
         }
     }
