@@ -70,6 +70,9 @@ public struct BoothConfig: Sendable, Equatable {
         public var turnServer = ""
         /// Gather ICE candidates on 127.0.0.1 only.
         public var loopbackOnly = true
+        /// Also send the live H.264 stream (the same encoded stream, no second encoder) to these outputs:
+        /// `rtp://HOST:PORT` (RTP over UDP) or `srt://HOST:PORT?mode=listener|caller[&latency=MS]` (MPEG-TS over SRT).
+        public var outputs: [String] = []
     }
 
     public struct Storage: Sendable, Equatable {
