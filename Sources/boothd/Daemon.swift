@@ -102,6 +102,7 @@ struct Daemon {
         do {
             liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
             outputs = try Self.streamOutputs(config: config)
+            if config.media.automaticBandwidth { await BandwidthMonitor(media: liveMedia).start() }
             await outputs?.follow(camera)
             hub.liveMedia.attach(liveMedia)
             await Self.wireStethoscopes(media: media, hub: hub, liveMedia: liveMedia)

@@ -48,12 +48,13 @@ struct BandwidthEstimatorTests {
             [
                 PathReport(fractionLost: 0, roundTripSeconds: 0.040),
                 PathReport(fractionLost: 0, roundTripSeconds: 0.120),  // +80 ms: fine
-                PathReport(fractionLost: 0, roundTripSeconds: 0.260),  // +220 ms: × 0.85
-                PathReport(fractionLost: 0, roundTripSeconds: 0.300),  // × 0.85
+                PathReport(fractionLost: 0, roundTripSeconds: 0.260),  // +220 ms once: not yet a queue
+                PathReport(fractionLost: 0, roundTripSeconds: 0.300),  // twice: × 0.85
+                PathReport(fractionLost: 0, roundTripSeconds: 0.320),  // × 0.85
                 PathReport(fractionLost: 0, roundTripSeconds: 0.050),
             ]
         )
-        #expect(trace == [1000, 1000, 850, 722, 722])
+        #expect(trace == [1000, 1000, 1000, 850, 722, 722])
         #expect(estimator.baseRoundTrip == 0.040)
     }
 

@@ -17,7 +17,8 @@ public struct PathReport: Sendable, Hashable {
 ///
 /// Per report (about one per second):
 /// - loss above `heavyLoss` (10 %): the estimate drops at once to `estimate × (1 − loss / 2)`;
-/// - round-trip time more than `queueingDelay` (150 ms) above the smallest seen (a queue is building): × 0.85;
+/// - round-trip time more than `queueingDelay` (150 ms) above the smallest seen in two reports in a row (a queue
+///   is building): × 0.85;
 /// - loss between `lightLoss` (2 %) and `heavyLoss`: hold;
 /// - otherwise, once `holdAfterDecrease` reports (3) passed since the last decrease: + `increaseFraction` (8 %) of
 ///   the estimate, at least `minimumStepKbps`, never above the cap.
@@ -36,6 +37,7 @@ public struct BandwidthEstimator: Sendable, Hashable {
     /// Smallest round-trip time seen (the path's base delay).
     public private(set) var baseRoundTrip: Double?
     private var reportsSinceDecrease: Int
+    private var queueingReports = 0
 
     public init(capKbps: Int, floorKbps: Int = 100) {
         self.capKbps = max(1, capKbps)
@@ -61,7 +63,9 @@ public struct BandwidthEstimator: Sendable, Hashable {
         var queueing = false
         if let rtt = report.roundTripSeconds, rtt.isFinite, rtt >= 0 {
             baseRoundTrip = min(baseRoundTrip ?? rtt, rtt)
-            queueing = rtt - (baseRoundTrip ?? rtt) > queueingDelay
+            // Two reports in a row: one late report (a busy receiver, a scheduling hiccup) is not a queue.
+            queueingReports = rtt - (baseRoundTrip ?? rtt) > queueingDelay ? queueingReports + 1 : 0
+            queueing = queueingReports >= 2
         }
         let decision: Decision
         if loss > heavyLoss {
