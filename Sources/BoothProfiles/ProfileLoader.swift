@@ -64,6 +64,14 @@ public enum ProfileLoader {
             gatt = try parseGATT(node, file: file)
         }
 
+        var advertisingMode: BLEAdvertisingMode?
+        if let node = top.node("advertising_mode") {
+            guard transport == .ble else {
+                throw top.error("advertising_mode", node, "only ble profiles have an advertising mode")
+            }
+            advertisingMode = try parseAdvertisingMode(node, file: file)
+        }
+
         var options: [String: ProfileOption] = [:]
         if let node = top.node("options") {
             let reader = try MappingReader(node, file: file, path: "options")
@@ -117,6 +125,7 @@ public enum ProfileLoader {
             match: rules,
             serial: serial,
             gatt: gatt,
+            advertisingMode: advertisingMode,
             quirks: quirks ?? ProfileQuirks(),
             verifiedFirmware: verifiedFirmware,
             trace: trace,
@@ -368,6 +377,41 @@ public enum ProfileLoader {
         }
         try reader.finish()
         return GATTLayout(service: service, notify: notify, write: write, startCommands: commands)
+    }
+
+    /// `advertising_mode: {company, byte, mask, pairing, transfer}`: the masked byte of the company's manufacturer
+    /// data tells pairing mode from transfer mode.
+    private static func parseAdvertisingMode(_ node: YAMLTree, file: String) throws(ProfileError) -> BLEAdvertisingMode
+    {
+        var reader = try MappingReader(node, file: file, path: "advertising_mode")
+        func requiredHex(_ key: String, max: UInt64) throws(ProfileError) -> UInt64 {
+            guard let value = try reader.hex(key, max: max) else {
+                throw ProfileError(
+                    file: file,
+                    line: node.line,
+                    key: "advertising_mode.\(key)",
+                    reason: "missing (required)"
+                )
+            }
+            return value
+        }
+        let company = UInt16(try requiredHex("company", max: 0xFFFF))
+        guard let offset = try reader.int("byte", in: 0...28) else {
+            throw ProfileError(file: file, line: node.line, key: "advertising_mode.byte", reason: "missing (required)")
+        }
+        let maskNode = reader.node("mask")
+        let mask = UInt8(try requiredHex("mask", max: 0xFF))
+        let pairingNode = reader.node("pairing")
+        let pairing = UInt8(try requiredHex("pairing", max: 0xFF))
+        let transfer = UInt8(try requiredHex("transfer", max: 0xFF))
+        guard mask != 0, pairing & ~mask == 0, transfer & ~mask == 0 else {
+            throw reader.error("mask", maskNode, "pairing and transfer must be values of the mask's bits (mask not 0)")
+        }
+        guard pairing != transfer else {
+            throw reader.error("pairing", pairingNode, "pairing and transfer must differ")
+        }
+        try reader.finish()
+        return BLEAdvertisingMode(companyID: company, offset: offset, mask: mask, pairing: pairing, transfer: transfer)
     }
 
     private static func parseQuirks(

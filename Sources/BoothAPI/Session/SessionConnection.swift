@@ -612,7 +612,8 @@ struct SessionConnection {
             ],
             device: DeviceIdentity(id: "test:oximeter", transport: "simulated", model: "test.record"),
             receivedAtMicros: Outbox.currentMicros(),
-            origin: origin
+            origin: origin,
+            receivedBoot: hub.outbox.bootNow()
         )
         let binding = try await hub.outbox.record(measurement, trustedTakenAtMicros: nil)
         return Wire.object([("measurementId", Wire.string(id)), ("binding", Wire.string(binding.rawValue))])
