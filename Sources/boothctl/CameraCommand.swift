@@ -320,6 +320,11 @@ struct CameraStreamTest: AsyncParsableCommand {
     @OptionGroup var source: CameraSourceOptions
     @Option(help: "Seconds to measure.") var seconds: Double = 5
     @Option(help: "Bit-rate budget, kbit/s.") var budget: Int = 1000
+    @Option(
+        name: .customLong("output"),
+        help: "Also send the stream to rtp://HOST:PORT or srt://HOST:PORT?mode=listener|caller (repeatable)."
+    )
+    var outputs: [String] = []
     @Flag(help: "Machine-readable output.") var json = false
 
     struct Report: Encodable {
@@ -333,10 +338,21 @@ struct CameraStreamTest: AsyncParsableCommand {
         var firstFrameMilliseconds: Double
         var snapshotMilliseconds: Double
         var maxFrameGapMilliseconds: Double
+        /// Access units each `--output` sent.
+        var outputs: [String: Int]?
     }
 
     func run() async throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in 0–600") }
+        var targets: [StreamOutputTarget] = []
+        for text in outputs {
+            do {
+                targets.append(try StreamOutputTarget.parse(text))
+            } catch {
+                throw ValidationError("--output: \(error)")
+            }
+        }
+        let relay = StreamOutputRelay(targets: targets)
         var configuration = try source.configuration()
         configuration.maximumBitrateKbps = budget
         let pipeline = CameraPipeline(configuration: configuration)
@@ -347,6 +363,14 @@ struct CameraStreamTest: AsyncParsableCommand {
         } catch {
             await pipeline.close()
             throw ValidationError("\(error)")
+        }
+        if !targets.isEmpty {
+            do {
+                try await relay.start(camera: pipeline)
+            } catch {
+                await pipeline.close()
+                throw ValidationError("--output: \(error)")
+            }
         }
         let measure = Task {
             var frames = 0
@@ -379,6 +403,8 @@ struct CameraStreamTest: AsyncParsableCommand {
         }
         let (frames, bytes, first, maxGap, size) = await measure.value
         deadline.cancel()
+        let sent = await relay.sent
+        await relay.stop()
         await pipeline.close()
         let report = Report(
             source: configuration.source.description,
@@ -390,7 +416,9 @@ struct CameraStreamTest: AsyncParsableCommand {
             encodedSize: size,
             firstFrameMilliseconds: first.milliseconds,
             snapshotMilliseconds: still?.latency.milliseconds ?? -1,
-            maxFrameGapMilliseconds: maxGap.milliseconds
+            maxFrameGapMilliseconds: maxGap.milliseconds,
+            outputs: sent.isEmpty
+                ? nil : Dictionary(sent.map { ("\($0.target)", $0.chunks) }, uniquingKeysWith: { $0 + $1 })
         )
         if json { return try printJSON(report) }
         print("source      \(report.source)")
@@ -413,6 +441,9 @@ struct CameraStreamTest: AsyncParsableCommand {
                 report.maxFrameGapMilliseconds
             )
         )
+        for (target, chunks, bytes) in sent {
+            print("output      \(target): \(chunks) access units, \(bytes / 1024) KiB")
+        }
         guard frames > 0 else { throw ExitCode(1) }
     }
 }

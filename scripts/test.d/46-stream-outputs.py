@@ -62,6 +62,26 @@ def main():
     finally:
         daemon.cleanup()
 
+    # The technician's command: boothctl camera stream-test --output (the test pattern, 3 s).
+    boothctl = os.path.join(os.path.dirname(binary), "boothctl")
+    port = free_udp_port()
+    receiver = subprocess.Popen(
+        ["timeout", "-s", "INT", "8", "gst-launch-1.0", "-v", "-e", "udpsrc", "address=127.0.0.1", f"port={port}",
+         "caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96", "!", "rtph264depay",
+         "!", "decodebin", "!", "videoconvert", "!", "fakesink", "sync=false", "silent=false"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    tool = subprocess.run(
+        [boothctl, "camera", "stream-test", "--test-pattern", "--mode", "640x360@30", "--seconds", "3",
+         "--output", f"rtp://127.0.0.1:{port}"],
+        capture_output=True, text=True, timeout=60,
+    )
+    out, _ = receiver.communicate(timeout=30)
+    frames = len(re.findall(r"last-message = chain", out))
+    print(f"boothctl stream-test --output: {frames} frames decoded; {tool.stdout.strip().splitlines()[-1:]}")
+    check(tool.returncode == 0 and "access units" in tool.stdout, "boothctl stream-test reports the output")
+    check(frames >= 30, f"boothctl stream-test --output: decoded frames arrive ({frames})")
+
     bad = Boothd(binary, settings={"media.outputs": "udp://127.0.0.1:5004"})
     try:
         bad.start(wait_ready=False)
