@@ -76,6 +76,24 @@ async def follow(ws, until, timeout):
     return True
 
 
+def bluetoothd_alive():
+    try:
+        status = open(f"/proc/{int(os.environ.get('BLE_BLUETOOTHD_PID', '0'))}/status").read()
+    except (OSError, ValueError):
+        return False
+    return "State:\tZ" not in status
+
+
+def restart_bluetoothd():
+    """Starts bluetoothd again and waits until the device advertises again (peripheral.py re-registers)."""
+    started = time.monotonic()
+    log = open(os.path.join(OUT, "bluetoothd.log"), "ab")
+    process = subprocess.Popen(["/usr/libexec/bluetooth/bluetoothd", "-n"], stdout=log, stderr=log)
+    os.environ["BLE_BLUETOOTHD_PID"] = str(process.pid)
+    harness.wait_until(lambda: any(t > started for t, _ in peripheral_lines("advertisement registered")), 40, 0.3)
+    return process
+
+
 def pair(passkey):
     started = time.monotonic()
     result = subprocess.run(
@@ -105,6 +123,13 @@ async def main():
         check(any("typing 123456" in line for _, line in asked),
               f"the device was asked for its passkey and typed 123456 ({len(asked)} request(s))")
         await follow(ws, lambda: False, 2)
+        if not bluetoothd_alive():
+            # Seen once in five lab runs: BlueZ 5.66's bluetoothd exits (no message) right after the failed SMP
+            # pairing, while its battery plugin reads the still-connected device. Not boothd's doing; boothd
+            # survives bluetoothd restarts (61-ble-boothd-lab), so start it again and go on, loudly.
+            print("NOTE bluetoothd exited after the failed pairing (BlueZ under btvirt); starting it again", flush=True)
+            restart_bluetoothd()
+            await follow(ws, lambda: False, 3)
         right, seconds = pair("123456")
         text = (right.stdout + right.stderr).strip()
         check(right.returncode == 0 and '"paired":"true"' in text.replace(" ", ""),
