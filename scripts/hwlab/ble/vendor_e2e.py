@@ -124,7 +124,7 @@ async def main():
               f"the device was asked for its passkey and typed 123456 ({len(asked)} request(s))")
         await follow(ws, lambda: False, 2)
         if not bluetoothd_alive():
-            # Seen once in five lab runs: BlueZ 5.66's bluetoothd exits (no message) right after the failed SMP
+            # Seen in 1 of 3 lab runs: BlueZ 5.66's bluetoothd exits (no message) right after the failed SMP
             # pairing, while its battery plugin reads the still-connected device. Not boothd's doing; boothd
             # survives bluetoothd restarts (61-ble-boothd-lab), so start it again and go on, loudly.
             print("NOTE bluetoothd exited after the failed pairing (BlueZ under btvirt); starting it again", flush=True)
