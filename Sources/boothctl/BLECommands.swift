@@ -34,22 +34,14 @@ struct ScanCommand: AsyncParsableCommand {
         let target = until?.uppercased()
         let json = json
         let seconds = seconds
-        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                var seen: Set<String> = []
-                for await device in devices {
-                    guard seen.insert(device.address).inserted else { continue }
-                    try BLEOutput.device(device, json: json)
-                    if device.address == target { return true }
-                }
-                return false
+        let found = try await within(seconds: seconds, else: false) {
+            var seen: Set<String> = []
+            for await device in devices {
+                guard seen.insert(device.address).inserted else { continue }
+                try BLEOutput.device(device, json: json)
+                if device.address == target { return true }
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return false
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? false
+            return false
         }
         if target != nil && !found { throw ExitCode(1) }
     }

@@ -215,7 +215,13 @@ struct Daemon {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await Self.checkpointDatabases(outbox: outbox, usage: usage, logger: logger)
+            throw error
+        }
+        await Self.checkpointDatabases(outbox: outbox, usage: usage, logger: logger)
         logger.notice("boothd stopped")
     }
 
