@@ -483,7 +483,76 @@ public enum ProfileLoader {
                 off: payloads[1]
             )
         }
+        if let node = reader.node("extension_controls") {
+            guard transport == .v4l2 else {
+                throw reader.error("extension_controls", node, "only v4l2 profiles have extension-unit controls")
+            }
+            quirks.extensionControls = try parseExtensionControls(node, file: file)
+        }
         try reader.finish()
         return quirks
+    }
+
+    /// `extension_controls: [{name, unit, selector, size, type, min, max, step, default, access}]`.
+    private static func parseExtensionControls(
+        _ node: YAMLTree,
+        file: String
+    ) throws(ProfileError) -> [UVCExtensionControl] {
+        guard case .sequence(let items, _) = node else {
+            throw ProfileError(file: file, line: node.line, key: "quirks.extension_controls", reason: "expected a list")
+        }
+        var controls: [UVCExtensionControl] = []
+        for (index, item) in items.enumerated() {
+            var reader = try MappingReader(item, file: file, path: "quirks.extension_controls[\(index)]")
+            let nameNode = try reader.required("name")
+            let name = try reader.scalar(nameNode, "name")
+            guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw reader.error(
+                    "name",
+                    nameNode,
+                    "\"\(name)\" is not a control name (letters, digits, _; 32 at most)"
+                )
+            }
+            guard !controls.contains(where: { $0.name == name }) else {
+                throw reader.error("name", nameNode, "\"\(name)\" is declared twice")
+            }
+            guard let unit = try reader.int("unit", in: 1...255) else {
+                throw reader.error("unit", item, "missing (required: the extension unit's bUnitID)")
+            }
+            guard let selector = try reader.int("selector", in: 1...255) else {
+                throw reader.error("selector", item, "missing (required)")
+            }
+            let type = try reader.choice("type", UVCExtensionControl.ValueType.self) ?? .unsigned
+            let size = try reader.int("size", in: 1...8) ?? (type == .boolean ? 1 : nil)
+            guard let size else { throw reader.error("size", item, "missing (required: payload bytes, 1...8)") }
+            if type == .boolean, size != 1 { throw reader.error("size", item, "a boolean control is 1 byte") }
+            let representable = UVCExtensionControl.representable(type: type, size: size)
+            let bounds = Int(representable.lowerBound)...Int(representable.upperBound)
+            let minimum = try reader.int("min", in: bounds) ?? (type == .boolean ? 0 : nil)
+            let maximum = try reader.int("max", in: bounds) ?? (type == .boolean ? 1 : nil)
+            guard let minimum, let maximum else {
+                throw reader.error("min", item, "min and max are required (the values the control accepts)")
+            }
+            guard minimum <= maximum else { throw reader.error("max", reader.node("max"), "max is below min") }
+            let step = try reader.int("step", in: 1...Int(Int32.max)) ?? 1
+            let defaultValue = try reader.int("default", in: minimum...maximum)
+            let access = try reader.choice("access", UVCExtensionControl.Access.self) ?? .readWrite
+            try reader.finish()
+            controls.append(
+                UVCExtensionControl(
+                    name: name,
+                    unit: UInt8(unit),
+                    selector: UInt8(selector),
+                    size: size,
+                    type: type,
+                    minimum: Int64(minimum),
+                    maximum: Int64(maximum),
+                    step: Int64(step),
+                    defaultValue: defaultValue.map(Int64.init),
+                    access: access
+                )
+            )
+        }
+        return controls
     }
 }

@@ -96,6 +96,7 @@ struct BLEDeviceService: Service {
             "BLE discovery",
             metadata: [
                 "services": "\(state.matcher.discoveryServices.map(\.description).joined(separator: ","))",
+                "names": "\(state.matcher.discoveryNamePrefixes.joined(separator: ","))",
                 "connect": "\(settings.connect.rawValue)",
             ]
         )
@@ -137,6 +138,7 @@ struct BLEDeviceService: Service {
             let adapter = try await central.adapter(preferred: settings.adapter.isEmpty ? nil : settings.adapter)
             let filter = BLEDiscoveryFilter(
                 serviceUUIDs: state.matcher.discoveryServices,
+                namePrefixes: state.matcher.discoveryNamePrefixes,
                 minimumRSSI: settings.minimumRSSI == 0 ? nil : settings.minimumRSSI
             )
             try await central.startDiscovery(adapter: adapter.name, filter: filter)

@@ -98,8 +98,12 @@ struct Daemon {
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
         let liveMedia: LiveMedia
+        let outputs: StreamOutputs?
         do {
             liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
+            outputs = try Self.streamOutputs(config: config)
+            if config.media.automaticBandwidth { await BandwidthMonitor(media: liveMedia).start() }
+            await outputs?.follow(camera)
             hub.liveMedia.attach(liveMedia)
             await Self.wireStethoscopes(media: media, hub: hub, liveMedia: liveMedia)
         } catch {
@@ -159,6 +163,7 @@ struct Daemon {
                 buttons: buttons
             ) {
                 await liveMedia.setCamera($0)
+                await outputs?.follow($0)
             },
             UsageAggregator(
                 statistics: usage,

@@ -22,6 +22,9 @@ import Testing
         }
         let o2ring = try #require(profiles.first { $0.id == "viatom.o2ring" })
         #expect(try VendorGATTDriver(profile: o2ring)?.pollInterval == .seconds(1))
+        #expect(try VendorGATTDriver(profile: o2ring)?.reportInterval == .zero)
+        let berry = try #require(profiles.first { $0.id == "berrymed.bci" })
+        #expect(try VendorGATTDriver(profile: berry)?.reportInterval == .seconds(1))
     }
 
     @Test(arguments: ["berrymed.bci", "jumper.jpd500f", "yuwell.yx110", "viatom.o2ring"])

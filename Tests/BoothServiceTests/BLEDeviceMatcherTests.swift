@@ -41,6 +41,19 @@ import Testing
         let services = matcher.discoveryServices
         #expect(services.count == 3)
         #expect(Set(services) == [GATTUUID(0x1822), GATTUUID(0x1810), GATTUUID(0x1809)])
+        // The O2Ring rule names no service: BlueZ must not filter by UUID, the name prefix goes to the filter.
+        #expect(matcher.discoveryNamePrefixes == ["O2Ring"])
+        let sigOnly = ProfileSet(layers: [Self.profiles.profiles.filter { $0.id.hasPrefix("sig.") }])
+        #expect(BLEDeviceMatcher(profiles: sigOnly, bondedOnly: true).discoveryNamePrefixes == [])
+        let anything = Self.profile(
+            "acme.scale",
+            driver: "ble.weight",
+            role: .scale,
+            BLEMatch(manufacturerData: ManufacturerDataMatch(companyID: 0x1234))
+        )
+        #expect(
+            BLEDeviceMatcher(profiles: ProfileSet(layers: [[anything]]), bondedOnly: true).discoveryNamePrefixes == [""]
+        )
     }
 
     @Test func bondedDeviceOfAKnownServiceIsManagedWithItsDriver() {

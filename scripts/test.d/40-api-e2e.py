@@ -497,16 +497,14 @@ async def test_overflow_and_stall(state_dir):
     daemon.start()
     try:
         other, _ = await connect(daemon, "bystander")
-        # Overflow: bad acks (not rate limited, each answered by a ~110-byte error), no reads. The kernel absorbs
-        # replies first (loopback send buffers autotune up to tcp_wmem's maximum, 4 MiB on Debian), so send enough
-        # acks for replies of twice that. The acks themselves also wait in boothd's receive buffer (up to tcp_rmem's
-        # maximum) after the flood ends, so the client must go on not reading until boothd has worked through them:
-        # reading earlier lets it keep pace with the replies, and then nothing overflows (the old flake).
+        # Overflow: 20000 bad acks (not rate limited, each answered by a ~110-byte error: 2.2 MB), no reads. boothd
+        # fixes each session socket's kernel send buffer (256 KiB, doubled by the kernel); left to autotune it
+        # would grow to tcp_wmem's maximum (4 MiB) and hold every reply. The acks also wait in boothd's receive
+        # buffer after the flood ends, so the client must go on not reading until boothd has worked through them:
+        # reading earlier lets it keep pace with the replies, and then nothing overflows.
         mute = RawClient(daemon, "overflow")
         loop = asyncio.get_running_loop()
-        with open("/proc/sys/net/ipv4/tcp_wmem") as limits:
-            send_buffer_max = int(limits.read().split()[2])
-        count = max(20000, 2 * send_buffer_max // 100)
+        count = 20000
         frames = [{"type": "ack", "upTo": 10**12 + i} for i in range(count)]
 
         def flood():

@@ -33,6 +33,11 @@ SECONDS = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys
 PATTERN = sys.argv[sys.argv.index("--pattern") + 1] if "--pattern" in sys.argv else "ball"
 AUDIO = "--no-audio" not in sys.argv
 AS_JSON = "--json" in sys.argv
+# --loss F: boothd drops that fraction of video RTP packets before webrtcbin (BOOTH_TEST_VIDEO_LOSS); Chromium's
+# receiver reports show the loss and boothd's BandwidthMonitor must lower the live budget (49-webrtc-loss.sh).
+LOSS = float(sys.argv[sys.argv.index("--loss") + 1]) if "--loss" in sys.argv else 0.0
+if LOSS > 0:
+    os.environ["BOOTH_TEST_VIDEO_LOSS"] = str(LOSS)
 BUDGET_KBPS = 1000
 SOURCE_AMPLITUDE = 0.5  # Daemon+LiveMedia.swift: audiotestsrc volume 0.5, 100 Hz
 
@@ -289,9 +294,31 @@ async def receive_in_chromium(boothd, state):
             "audio + video within budget": wire_kbps <= BUDGET_KBPS,
         }
         figures["secondsToFirstFrame"] = round(first_frame_seconds, 2)
+        if LOSS > 0:
+            figures, checks = loss_checks(boothd, figures, video, first["video"], decoded)
         return figures, checks, None
     finally:
         chromium.stop()
+
+
+def loss_checks(boothd, figures, video, first_video, decoded):
+    """With injected loss: the estimate measured from RTCP goes down, the camera's budget follows, video goes on."""
+    text = open(boothd.log.name, errors="replace").read()
+    measured = [int(k) for k in re.findall(r"measured bandwidth.*?kbps=(\d+)", text)]
+    plans = [int(k) for k in re.findall(r"live media budget.*?video (\d+)", text)]
+    losses = [float(k) for k in re.findall(r"measured bandwidth.*?loss=([0-9.]+)", text)]
+    figures.update({
+        "injectedLoss": LOSS, "measuredKbps": measured, "videoBudgetKbps": plans[-8:],
+        "reportedLoss": round(max(losses), 3) if losses else None,
+    })
+    checks = {
+        "receiver reports loss": bool(losses) and max(losses) > 0.05,
+        "measured bandwidth lowered below 80% of the budget": bool(measured) and min(measured) < 0.8 * BUDGET_KBPS,
+        "video budget follows the measurement": bool(plans) and min(plans) < 0.8 * BUDGET_KBPS,
+        "video still decoded": decoded[-1] > first_video["framesDecoded"],
+        "never above the budget": all(k <= BUDGET_KBPS for k in measured),
+    }
+    return figures, checks
 
 
 def main():

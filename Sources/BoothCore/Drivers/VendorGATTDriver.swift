@@ -6,7 +6,8 @@
 /// devices that answer a command instead of streaming, such as the O2Ring's "read sensors"), cuts the notified
 /// bytes into frames (UART-like streams whose frames span or share notifications) and decodes each frame. Then:
 /// - a frame with a reading becomes a measurement, at most one per `report_interval` (a BerryMed sends about 60
-///   frames a second, each repeating the SpO2 and pulse rate the device shows; the interval is the display's pace);
+///   frames a second, each repeating the SpO2 and pulse rate the device shows; the interval is the display's pace;
+///   a polled device's answers all count);
 /// - a frame saying "no reading" (finger out, values 0x7F/0xFF) is a device-state warning, never a measurement, and
 ///   the warning clears with the next reading;
 /// - bytes that fit no frame are reported as undecodable, never dropped silently;
@@ -44,7 +45,8 @@ public struct VendorGATTDriver: GATTDeviceDriver, Hashable {
     public var startCommands: [[UInt8]]
     /// Write `startCommands` again at this pace (command/response devices); nil: once per connection.
     public var pollInterval: Duration?
-    /// At most one measurement per this much receive time; zero: every frame with a reading.
+    /// At most one measurement per this much receive time; zero: every frame with a reading. Profiles: option
+    /// `report_interval`, default 1 s for streaming devices and zero for polled ones.
     public var reportInterval: Duration
 
     public init(
@@ -100,7 +102,8 @@ public struct VendorGATTDriver: GATTDeviceDriver, Hashable {
             write: gatt.write,
             startCommands: gatt.startCommands,
             pollInterval: poll,
-            reportInterval: try seconds("report_interval") ?? .seconds(1)
+            // A polled device answers each command with one fresh reading: all of them count by default.
+            reportInterval: try seconds("report_interval") ?? (poll == nil ? .seconds(1) : .zero)
         )
     }
 

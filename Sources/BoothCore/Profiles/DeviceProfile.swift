@@ -216,6 +216,8 @@ public struct ProfileQuirks: Sendable, Hashable, Codable {
     public var cameraControls: [CameraControlRange] = []
     /// A UVC extension unit driving the illumination LEDs.
     public var ledExtensionUnit: LEDExtensionUnit?
+    /// UVC extension-unit controls the camera has (exposed like V4L2 controls, by their declared name).
+    public var extensionControls: [UVCExtensionControl] = []
 
     public init(
         needsBonding: Bool = false,
@@ -224,7 +226,8 @@ public struct ProfileQuirks: Sendable, Hashable, Codable {
         sharedUSBID: Bool = false,
         connectsBriefly: Bool = false,
         cameraControls: [CameraControlRange] = [],
-        ledExtensionUnit: LEDExtensionUnit? = nil
+        ledExtensionUnit: LEDExtensionUnit? = nil,
+        extensionControls: [UVCExtensionControl] = []
     ) {
         self.needsBonding = needsBonding
         self.needsTimeSync = needsTimeSync
@@ -233,6 +236,7 @@ public struct ProfileQuirks: Sendable, Hashable, Codable {
         self.connectsBriefly = connectsBriefly
         self.cameraControls = cameraControls
         self.ledExtensionUnit = ledExtensionUnit
+        self.extensionControls = extensionControls
     }
 }
 

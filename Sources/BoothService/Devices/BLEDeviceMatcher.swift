@@ -28,14 +28,32 @@ public struct BLEDeviceMatcher: Sendable {
         self.bondedOnly = bondedOnly
     }
 
-    /// The service UUIDs and name prefixes to give BlueZ's discovery filter: everything any BLE profile matches
-    /// on, so BlueZ wakes boothd for medical devices only. Name-only rules contribute their literal prefix.
+    /// The service UUIDs to give BlueZ's discovery filter: every service any BLE profile matches on, so BlueZ
+    /// wakes boothd for medical devices only (unless `discoveryNamePrefixes` is not empty).
     public var discoveryServices: [GATTUUID] {
         var seen: Set<GATTUUID> = []
         var result: [GATTUUID] = []
         for profile in profiles.profiles where profile.transport == .ble {
             for case .ble(let rule) in profile.match {
                 for service in rule.services where seen.insert(service).inserted { result.append(service) }
+            }
+        }
+        return result
+    }
+
+    /// Name prefixes for the discovery filter, from the rules that name no service (a Yuwell oximeter or an O2Ring
+    /// may advertise only its name); `[""]` when a rule has neither service nor name. With any, BlueZ's UUID filter
+    /// would hide those devices, so `BLEDiscoveryFilter` asks BlueZ for every LE advertisement and the verdict
+    /// (one dictionary lookup per address once decided) sorts them out.
+    public var discoveryNamePrefixes: [String] {
+        var result: [String] = []
+        for profile in profiles.profiles where profile.transport == .ble {
+            for case .ble(let rule) in profile.match where rule.services.isEmpty {
+                if rule.names.isEmpty { return [""] }
+                for name in rule.names {
+                    let prefix = String(name.pattern.prefix { $0 != "*" && $0 != "?" })
+                    if !result.contains(prefix) { result.append(prefix) }
+                }
             }
         }
         return result

@@ -21,11 +21,15 @@ device=$(cut -d' ' -f1 /sys/kernel/debug/bluetooth/hci0/identity 2>/dev/null)
 [ -n "$device" ] || device=$(hciconfig hci0 | sed -n 's/.*BD Address: \([0-9A-F:]*\).*/\1/p')
 device=$(echo "$device" | tr a-f A-F)
 echo "vendor lab: BerryMed oximeter $device advertising at $(ble_uptime) s"
-timeout 300 "$BLE_PYTHON" "$here/vendor_e2e.py" "$root" "$BUILD_DIR" "$device" "$peripheral" \
+central=$(cut -d' ' -f1 /sys/kernel/debug/bluetooth/hci1/identity 2>/dev/null | tr a-f A-F)
+[ -n "$central" ] || central=$(hciconfig hci1 | sed -n 's/.*BD Address: \([0-9A-F:]*\).*/\1/p')
+export BLE_CENTRAL_ADDRESS=$central BLE_BLUETOOTHD_PID
+timeout 330 "$BLE_PYTHON" "$here/vendor_e2e.py" "$root" "$BUILD_DIR" "$device" "$peripheral" \
     "$out/vendor-peripheral.log" "$out"
 rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "--- vendor-peripheral.log (tail)"; tail -25 "$out/vendor-peripheral.log"
+    echo "--- vendor-o2ring.log (tail)"; tail -15 "$out/vendor-o2ring.log" 2>/dev/null
     grep -iE 'error|fail|smp|auth' "$out/bluetoothd.log" | tail -20
 fi
 exit "$rc"

@@ -31,9 +31,9 @@ measurements = []  # (monotonic time, measurement)
 statuses = []  # (monotonic time, device status)
 
 
-def peripheral_lines(kind):
+def peripheral_lines(kind, log=PERIPHERAL_LOG):
     result = []
-    for line in open(PERIPHERAL_LOG):
+    for line in open(log):
         parts = line.split(maxsplit=2)
         if len(parts) == 3 and parts[1] == "[periph]" and parts[2].startswith(kind):
             result.append((float(parts[0]), parts[2][len(kind):].strip()))
@@ -76,6 +76,24 @@ async def follow(ws, until, timeout):
     return True
 
 
+def bluetoothd_alive():
+    try:
+        status = open(f"/proc/{int(os.environ.get('BLE_BLUETOOTHD_PID', '0'))}/status").read()
+    except (OSError, ValueError):
+        return False
+    return "State:\tZ" not in status
+
+
+def restart_bluetoothd():
+    """Starts bluetoothd again and waits until the device advertises again (peripheral.py re-registers)."""
+    started = time.monotonic()
+    log = open(os.path.join(OUT, "bluetoothd.log"), "ab")
+    process = subprocess.Popen(["/usr/libexec/bluetooth/bluetoothd", "-n"], stdout=log, stderr=log)
+    os.environ["BLE_BLUETOOTHD_PID"] = str(process.pid)
+    harness.wait_until(lambda: any(t > started for t, _ in peripheral_lines("advertisement registered")), 40, 0.3)
+    return process
+
+
 def pair(passkey):
     started = time.monotonic()
     result = subprocess.run(
@@ -105,6 +123,13 @@ async def main():
         check(any("typing 123456" in line for _, line in asked),
               f"the device was asked for its passkey and typed 123456 ({len(asked)} request(s))")
         await follow(ws, lambda: False, 2)
+        if not bluetoothd_alive():
+            # Seen in 1 of 3 lab runs: BlueZ 5.66's bluetoothd exits (no message) right after the failed SMP
+            # pairing, while its battery plugin reads the still-connected device. Not boothd's doing; boothd
+            # survives bluetoothd restarts (61-ble-boothd-lab), so start it again and go on, loudly.
+            print("NOTE bluetoothd exited after the failed pairing (BlueZ under btvirt); starting it again", flush=True)
+            restart_bluetoothd()
+            await follow(ws, lambda: False, 3)
         right, seconds = pair("123456")
         text = (right.stdout + right.stderr).strip()
         check(right.returncode == 0 and '"paired":"true"' in text.replace(" ", ""),
@@ -160,8 +185,71 @@ async def main():
         if failures:
             print("--- boothd.log (tail)")
             print(daemon.log_tail(40))
+    if os.environ.get("BLE_CENTRAL_ADDRESS"):
+        await o2ring_scenario(os.environ["BLE_CENTRAL_ADDRESS"])
     print(f"ble vendor e2e: {'all passed' if not failures else f'{len(failures)} check(s) failed'}")
     sys.exit(1 if failures else 0)
+
+
+O2_LOG = os.path.join(OUT, "vendor-o2ring.log")
+READ_SENSORS = "aa17e8000000001b"
+
+
+async def o2ring_scenario(central_address):
+    """The same radio as a Wellue O2Ring (command/response): boothd (ble.connect=matching, the profile has no
+    needs_bonding) writes the profile's read-sensors command once per poll_interval (1 s) and decodes each
+    21-byte response, which arrives as a 20-byte and a 1-byte notification."""
+    global measurements, statuses
+    os.kill(int(PERIPHERAL_PID), signal.SIGTERM)
+    for adapter, address in (("hci1", ADDRESS), ("hci0", central_address)):
+        path = f"/org/bluez/{adapter}/dev_{address.replace(':', '_')}"
+        subprocess.run(["dbus-send", "--system", "--print-reply", "--dest=org.bluez", f"/org/bluez/{adapter}",
+                        "org.bluez.Adapter1.RemoveDevice", f"objpath:{path}"], capture_output=True, timeout=30)
+    env = dict(os.environ, LAB_SERVICE_MODULES="vendor_service", LAB_VENDOR="o2ring")
+    env.pop("LAB_PASSKEY", None)
+    ring = subprocess.Popen(["python3", os.path.join(ROOT, "scripts/hwlab/ble/peripheral.py"), "hci0", "O2Ring",
+                             "none"], stdout=open(O2_LOG, "w"), stderr=subprocess.STDOUT, env=env)
+    harness.wait_until(lambda: peripheral_lines("advertisement registered", O2_LOG), 30, 0.3)
+    daemon = harness.Boothd(os.path.join(BUILD_DIR, "boothd"), state_dir=tempfile.mkdtemp(prefix="boothd-o2-"),
+                            settings={"ble.adapter": "hci1", "ble.connect": "matching",
+                                      "profiles.directories": f"{ROOT}/firmware-profiles"})
+    measurements, statuses = [], []
+    try:
+        daemon.start(timeout=60)
+        ws = await websockets.connect(daemon.ws_url, max_size=2**24)
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token, "clientId": "o2-lab"}))
+        got = await follow(ws, lambda: len(measurements) >= 4, 120)
+        writes = [w for _, w in peripheral_lines("written ace7 ", O2_LOG)]
+        responses = peripheral_lines("response ", O2_LOG)
+        check(len(writes) >= 4 and set(writes) == {READ_SENSORS},
+              f"boothd polls with the profile's read-sensors command byte for byte ({len(writes)} writes, {set(writes)})")
+        sent = {frame for _, frame in responses}
+        raws = [bytes(m["raw"]).hex() for _, m in measurements]
+        check(got and all(r in sent for r in raws),
+              f"each measurement is one whole 21-byte response reassembled from two notifications ({len(raws)})")
+        check(bool(measurements) and all(number(m, "%") == 98 and number(m, "/min") == bytes(m["raw"])[8]
+                                         and m["device"].get("profile") == "viatom.o2ring" for _, m in measurements),
+              f"SpO2 98 and each response's pulse: {[(number(m, '%'), number(m, '/min')) for _, m in measurements[:4]]}")
+        battery = [s.get("batteryPercent") for _, s in statuses if s["state"] == "ready"]
+        check(97 in battery, f"the ring's battery from its sensor response: {battery[-3:]}")
+        # Command written -> measurement on the WebSocket (same CLOCK_MONOTONIC in the guest).
+        latencies = []
+        for t, m in measurements:
+            before = [rt for rt, frame in responses if frame == bytes(m["raw"]).hex() and rt <= t]
+            if before:
+                latencies.append((t - before[-1]) * 1000)
+        if latencies:
+            latencies.sort()
+            print(f"figure: O2Ring command answered -> measurement on the WebSocket (ms, n={len(latencies)}): "
+                  f"median {latencies[len(latencies) // 2]:.1f}, max {latencies[-1]:.1f}", flush=True)
+        await ws.close()
+    finally:
+        daemon.stop()
+        ring.terminate()
+        shutil.copy(daemon.log_path, os.path.join(OUT, "boothd-o2ring.log"))
+        if failures:
+            print("--- boothd-o2ring.log (tail)")
+            print(daemon.log_tail(30))
 
 
 asyncio.run(main())
