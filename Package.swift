@@ -163,7 +163,7 @@ let package = Package(
             name: "boothd",
             dependencies: [
                 "BoothCore", "BoothService", "BoothAPI", "BoothMedia", "BoothProfiles", "BoothBlueZ", "BoothUdev",
-                "BoothV4L2",
+                "BoothV4L2", "BoothUSB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -23,6 +23,7 @@ public actor CameraPipeline {
     private var budgetKbps: Int
     private var recovery: Task<Void, Never>?
     private var pictureAdjustments: [PictureAdjustment: Double] = [:]
+    private var recoveryHook: (@Sendable (CameraFault) async -> Bool)?
     /// The ladder rung the live stream currently uses.
     public private(set) var rung: VideoRung
 
@@ -153,7 +154,20 @@ public actor CameraPipeline {
     /// Frames per second the live encoder delivered over the last 5 s (one H.264 access unit per sample).
     public var measuredLiveFPS: Double? { running?.meter.withLock { $0.samplesPerSecond } }
 
+    /// Sets what runs after a faulted pipeline is torn down and before it restarts: the wedged-camera watchdog
+    /// resets the camera's USB device there. Returning false stops the pipeline instead of restarting it (the
+    /// watchdog gave up); `start()` may be called again later.
+    public func setRecoveryHook(_ hook: (@Sendable (CameraFault) async -> Bool)?) {
+        recoveryHook = hook
+    }
+
     // MARK: internals
+
+    /// Pauses the running source without an error, as a wedged camera that stops sending frames does (tests the
+    /// stall watchdog).
+    func injectStall() {
+        running?.graph.pauseSource()
+    }
 
     /// Cuts the running source off from the pipeline (the fault a pulled camera causes); for tests.
     func injectSourceDisconnect() {
@@ -202,6 +216,11 @@ public actor CameraPipeline {
         eventBroadcaster.yield(.fault(fault))
         self.running = nil
         await teardown(running)
+        if let recoveryHook, wantRunning, !(await recoveryHook(fault)) {
+            wantRunning = false
+            stills.failAll(.notRunning)
+            return
+        }
         guard wantRunning, recovery == nil else { return }
         recovery = Task { await self.recover() }
     }

@@ -241,6 +241,11 @@ final class PipelineGraph: @unchecked Sendable {
         gst_element_unlink(source, sourceNext)
     }
 
+    /// Pauses the source: a live source then sends nothing and reports nothing, like a wedged camera.
+    func pauseSource() {
+        gst_element_set_state(source, GST_STATE_PAUSED)
+    }
+
     private static func configureLeakyQueue(_ queue: ElementPointer, buffers: Int) {
         booth_g_object_set_uint(queue, "max-size-buffers", guint(buffers))
         booth_g_object_set_uint(queue, "max-size-bytes", 0)

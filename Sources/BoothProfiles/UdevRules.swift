@@ -20,6 +20,25 @@ public enum UdevRules {
             lines += rules
             lines.append("")
         }
+        if set.profiles.contains(where: { $0.transport == .v4l2 }) {
+            // The wedged-camera watchdog resets a UVC camera's USB device (libusb opens /dev/bus/usb/BBB/DDD for
+            // writing) and reads its snapshot button (uvcvideo's KEY_CAMERA event node); generic camera profiles
+            // match by name only, so these rules follow the UVC class and driver instead of the profiles' ids.
+            lines.append("# UVC cameras: USB reset (wedge watchdog) and the snapshot button")
+            lines.append(
+                "SUBSYSTEM==\"usb\", ENV{DEVTYPE}==\"usb_device\", ENV{ID_USB_INTERFACES}==\"\", IMPORT{builtin}=\"usb_id\""
+            )
+            // Interface class 0e (video), subclass 01 (video control), any protocol (UVC 1.0/1.1 and 1.5).
+            lines.append(
+                "SUBSYSTEM==\"usb\", ENV{DEVTYPE}==\"usb_device\", ENV{ID_USB_INTERFACES}==\"*:0e01??:*\", "
+                    + "MODE=\"0660\", GROUP=\"\(group)\""
+            )
+            lines.append(
+                "SUBSYSTEM==\"input\", KERNEL==\"event*\", ENV{ID_USB_DRIVER}==\"uvcvideo\", MODE=\"0660\", "
+                    + "GROUP=\"\(group)\""
+            )
+            lines.append("")
+        }
         lines.append("LABEL=\"boothd_end\"")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -9,6 +9,7 @@ struct CameraCommand: AsyncParsableCommand {
         abstract: "List V4L2 cameras, their formats and controls; take a snapshot; measure a live stream.",
         subcommands: [
             CameraList.self, CameraFormats.self, CameraControls.self, CameraSnapshot.self, CameraStreamTest.self,
+            CameraUSBReset.self,
         ]
     )
 }

@@ -151,9 +151,17 @@ struct Daemon {
             throw ExitCode(78)
         }
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
+        let buttons = CameraButtons(media: media, logger: Logger(label: "boothd.media"))
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
-            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+            buttons,
+            MediaHotplug(
+                media: media,
+                profiles: profiles,
+                logger: Logger(label: "boothd.media"),
+                mediaConfig: config.media,
+                buttons: buttons
+            ) {
                 await liveMedia.setCamera($0)
                 await outputs?.follow($0)
             },

@@ -18,9 +18,15 @@ actor MediaHotplug: Service {
     let logger: Logger
     /// Told which camera feeds the live WebRTC video: the most recently plugged one that is still present.
     let liveCamera: @Sendable (CameraPipeline?) async -> Void
+    /// No frame for this long while streaming is a wedge (`media.camera_stall_seconds`); see `CameraWatchdog`.
+    var stallTimeout: Duration = .seconds(5)
+    var watchdogSettings = CameraWatchdogSettings()
+    /// Snapshot buttons, told which cameras are present.
+    let buttons: CameraButtons?
     private struct Present {
         var id: String
         var pipeline: CameraPipeline?
+        var watchdog: CameraWatchdog?
     }
     /// Registered devices by udev syspath (a `remove` event carries no attributes to rebuild the id from).
     private var present: [String: Present] = [:]
@@ -31,8 +37,13 @@ actor MediaHotplug: Service {
         media: MediaDeviceCommands,
         profiles: ProfileLibrary,
         logger: Logger,
+        mediaConfig settings: BoothConfig.Media,
+        buttons: CameraButtons? = nil,
         liveCamera: @escaping @Sendable (CameraPipeline?) async -> Void = { _ in }
     ) {
+        self.stallTimeout = .milliseconds(Int64(settings.cameraStallSeconds * 1000))
+        self.watchdogSettings = CameraWatchdogSettings(settings)
+        self.buttons = buttons
         self.media = media
         self.profiles = profiles
         self.logger = logger
@@ -47,6 +58,7 @@ actor MediaHotplug: Service {
             }
         }
         for (_, device) in present {
+            await device.watchdog?.detach()
             await media.unregister(deviceID: device.id)
             await device.pipeline?.close()
         }
@@ -79,6 +91,8 @@ actor MediaHotplug: Service {
             cameraOrder.remove(at: index)
             if wasLive { await liveCamera(cameraOrder.last.flatMap { present[$0]?.pipeline }) }
         }
+        await known.watchdog?.detach()
+        await buttons?.cameraRemoved(deviceID: known.id)
         await media.unregister(deviceID: known.id)
         await known.pipeline?.close()
     }
@@ -130,6 +144,7 @@ actor MediaHotplug: Service {
             source: .v4l2(device: devnode, format: choice.format, mode: choice.mode)
         )
         configuration.startTimeout = .seconds(20)
+        configuration.stallTimeout = stallTimeout
         let pipeline = CameraPipeline(configuration: configuration, logger: logger)
         do {
             try await pipeline.start()
@@ -138,7 +153,15 @@ actor MediaHotplug: Service {
             await pipeline.close()
             return
         }
-        present[syspath] = Present(id: found.id, pipeline: pipeline)
+        let watchdog = await CameraWatchdogWiring.attach(
+            deviceID: found.id,
+            node: devnode,
+            pipeline: pipeline,
+            media: media,
+            settings: watchdogSettings,
+            logger: logger
+        )
+        present[syspath] = Present(id: found.id, pipeline: pipeline, watchdog: watchdog)
         cameraOrder.append(syspath)
         await liveCamera(pipeline)
         // Clients see a fault (and the recovery) while the device is still plugged in.
@@ -169,6 +192,7 @@ actor MediaHotplug: Service {
                 )
             )
         )
+        await buttons?.cameraAdded(deviceID: found.id, syspath: syspath, options: match?.profile.options ?? [:])
         logger.notice(
             "camera ready",
             metadata: [
@@ -191,7 +215,7 @@ actor MediaHotplug: Service {
         }
         // A card with several capture PCMs (snd-aloop) is a stethoscope on the one its profile names.
         guard pcm == Int(option("pcm_device") ?? "0") else { return }
-        present[syspath] = Present(id: found.id, pipeline: nil)
+        present[syspath] = Present(id: found.id, pipeline: nil, watchdog: nil)
         await media.register(
             stethoscope: StethoscopeEndpoint(
                 deviceID: found.id,

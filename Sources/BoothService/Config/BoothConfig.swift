@@ -70,6 +70,10 @@ public struct BoothConfig: Sendable, Equatable {
         public var turnServer = ""
         /// Gather ICE candidates on 127.0.0.1 only.
         public var loopbackOnly = true
+        /// A camera that sends no frame for this long while streaming is wedged: its USB device is reset.
+        public var cameraStallSeconds = 5.0
+        /// USB resets tried for one wedge before the camera goes to `error`.
+        public var cameraMaxResets = 3
         /// Also send the live H.264 stream (the same encoded stream, no second encoder) to these outputs:
         /// `rtp://HOST:PORT` (RTP over UDP) or `srt://HOST:PORT?mode=listener|caller[&latency=MS]` (MPEG-TS over SRT).
         public var outputs: [String] = []

@@ -154,6 +154,12 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "media.loopback_only", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.media.loopbackOnly = flag }
         },
+        ConfigKey(path: "media.camera_stall_seconds", kind: .double(0.5...600)) { config, value in
+            if case .double(let number) = value { config.media.cameraStallSeconds = number }
+        },
+        ConfigKey(path: "media.camera_max_resets", kind: .int(0...20)) { config, value in
+            if case .int(let number) = value { config.media.cameraMaxResets = number }
+        },
         ConfigKey(path: "media.outputs", kind: .stringList) { config, value in
             if case .strings(let items) = value { config.media.outputs = items }
         },

@@ -68,6 +68,9 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         var stethoscopes: [String: StethoscopeEndpoint] = [:]
         /// Recordings in progress, by device id: the capture, to end it early on `measurement.stop`.
         var recordings: [String: ActiveRecording] = [:]
+        /// Cameras the wedged-camera watchdog gave up on, with the reason: their state stays `error` until the
+        /// camera is registered again (re-plug).
+        var cameraFailures: [String: String] = [:]
     }
     private final class ActiveRecording: Sendable {
         let artifactID: String
@@ -89,7 +92,10 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
     // MARK: devices
 
     public func register(camera: CameraEndpoint) async {
-        state.withLock { $0.cameras[camera.deviceID] = camera }
+        state.withLock {
+            $0.cameras[camera.deviceID] = camera
+            $0.cameraFailures[camera.deviceID] = nil
+        }
         await registry.update(status(camera.deviceID, camera.role, camera.model, camera.transport, .ready))
     }
 
@@ -103,9 +109,39 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
 
     /// Reports a registered camera's state (a pipeline fault while it restarts, back to ready); ignored for a device
     /// that is not registered (it went away).
+    /// A camera the watchdog gave up on stays in `error` with the watchdog's reason; its warning is kept.
     public func updateCameraState(deviceID: String, _ newState: DeviceState) async {
-        guard let camera = state.withLock({ $0.cameras[deviceID] }) else { return }
-        await registry.update(status(deviceID, camera.role, camera.model, camera.transport, newState))
+        guard
+            let (camera, failure) = state.withLock({ state in
+                state.cameras[deviceID].map { ($0, state.cameraFailures[deviceID]) }
+            })
+        else { return }
+        var updated = status(
+            deviceID,
+            camera.role,
+            camera.model,
+            camera.transport,
+            failure.map { .error(reason: $0) } ?? newState
+        )
+        updated.warning = await registry.status(id: deviceID)?.warning
+        await registry.update(updated)
+    }
+
+    /// Sets or clears a registered camera's operator warning (the wedged-camera watchdog's reset reports).
+    public func setCameraWarning(deviceID: String, _ warning: String?) async {
+        guard state.withLock({ $0.cameras[deviceID] }) != nil, var current = await registry.status(id: deviceID),
+            current.warning != warning
+        else { return }
+        current.warning = warning
+        current.lastSeenMicros = Outbox.currentMicros()
+        await registry.update(current)
+    }
+
+    /// Puts a camera in `error` with `reason` until it is registered again (the watchdog gave up on it).
+    public func cameraFailed(deviceID: String, reason: String) async {
+        guard state.withLock({ $0.cameras[deviceID] }) != nil else { return }
+        state.withLock { $0.cameraFailures[deviceID] = reason }
+        await updateCameraState(deviceID: deviceID, .error(reason: reason))
     }
 
     /// Forgets a device that went away; a recording in progress on it ends with what it captured.
@@ -189,6 +225,9 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             do {
                 still = try await camera.pipeline.snapshot()
             } catch .notRunning where ContinuousClock.now - started < .seconds(3) {
+                if let failure = state.withLock({ $0.cameraFailures[camera.deviceID] }) {
+                    throw DeviceCommandError(code: "device_error", message: "\(camera.deviceID): \(failure)")
+                }
                 try? await Task.sleep(for: .milliseconds(100))
             } catch {
                 throw DeviceCommandError(code: "device_error", message: "\(camera.deviceID): \(error)")
