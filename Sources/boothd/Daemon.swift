@@ -95,6 +95,7 @@ struct Daemon {
             ? SimulatedCamera.make(
                 pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
+                idleStopDelay: config.media.cameraIdleStop,
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
         let liveMedia: LiveMedia
@@ -149,7 +150,12 @@ struct Daemon {
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
-            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+            MediaHotplug(
+                media: media,
+                profiles: profiles,
+                logger: Logger(label: "boothd.media"),
+                cameraIdleStop: config.media.cameraIdleStop
+            ) {
                 await liveMedia.setCamera($0)
             },
             UsageAggregator(

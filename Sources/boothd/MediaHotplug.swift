@@ -16,6 +16,8 @@ actor MediaHotplug: Service {
     let media: MediaDeviceCommands
     let profiles: ProfileLibrary
     let logger: Logger
+    /// Cameras run on demand and stop this long after their last use (nil: always running).
+    let cameraIdleStop: Duration?
     /// Told which camera feeds the live WebRTC video: the most recently plugged one that is still present.
     let liveCamera: @Sendable (CameraPipeline?) async -> Void
     private struct Present {
@@ -31,11 +33,13 @@ actor MediaHotplug: Service {
         media: MediaDeviceCommands,
         profiles: ProfileLibrary,
         logger: Logger,
+        cameraIdleStop: Duration? = nil,
         liveCamera: @escaping @Sendable (CameraPipeline?) async -> Void = { _ in }
     ) {
         self.media = media
         self.profiles = profiles
         self.logger = logger
+        self.cameraIdleStop = cameraIdleStop
         self.liveCamera = liveCamera
     }
 
@@ -130,6 +134,7 @@ actor MediaHotplug: Service {
             source: .v4l2(device: devnode, format: choice.format, mode: choice.mode)
         )
         configuration.startTimeout = .seconds(20)
+        configuration.idleStopDelay = cameraIdleStop
         let pipeline = CameraPipeline(configuration: configuration, logger: logger)
         do {
             try await pipeline.start()
@@ -151,7 +156,7 @@ actor MediaHotplug: Service {
                 case .fault(let fault): await media.updateCameraState(deviceID: deviceID, .error(reason: "\(fault)"))
                 case .restarted, .started: await media.updateCameraState(deviceID: deviceID, .ready)
                 case .stopped: return
-                case .rungChanged: break
+                case .rungChanged, .idle: break
                 }
             }
         }

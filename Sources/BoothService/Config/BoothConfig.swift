@@ -70,6 +70,14 @@ public struct BoothConfig: Sendable, Equatable {
         public var turnServer = ""
         /// Gather ICE candidates on 127.0.0.1 only.
         public var loopbackOnly = true
+        /// A camera's pipeline runs only while it is used (preview, live video, snapshot, readiness check) and
+        /// stops this many seconds after the last use; 0 keeps it running from start to shutdown.
+        public var cameraIdleSeconds = 5.0
+
+        /// `cameraIdleSeconds` as the pipelines' idle stop delay (nil: always running).
+        public var cameraIdleStop: Duration? {
+            cameraIdleSeconds > 0 ? .milliseconds(Int64(cameraIdleSeconds * 1000)) : nil
+        }
     }
 
     public struct Storage: Sendable, Equatable {

@@ -154,6 +154,9 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "media.loopback_only", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.media.loopbackOnly = flag }
         },
+        ConfigKey(path: "media.camera_idle_seconds", kind: .double(0...3600)) { config, value in
+            if case .double(let number) = value { config.media.cameraIdleSeconds = number }
+        },
         ConfigKey(path: "storage.state_directory", kind: .string) { config, value in
             if case .string(let text) = value { config.storage.stateDirectory = text }
         },
