@@ -107,6 +107,40 @@ struct CameraOnDemandTests {
         }
     }
 
+    /// A fault while someone uses the camera restarts it; a fault in the idle delay (nobody uses it) does not:
+    /// the next lease starts it.
+    @Test func faultRecoversOnlyWhileLeased() async throws {
+        let tally = MediaTally()
+        try await MediaDiagnostics.$tally.withValue(tally) {
+            let camera = SimulatedCamera.make(pattern: .ball, mode: Self.small, idleStopDelay: .seconds(3))
+            let events = camera.events()
+            try await camera.start()
+            let lease = camera.acquire("live view")
+            await camera.injectSourceDisconnect()
+            var restarted = false
+            for await event in events {
+                if case .restarted = event {
+                    restarted = true
+                    break
+                }
+            }
+            #expect(restarted)
+            #expect(await camera.isRunning)
+            lease.release()
+            try await Task.sleep(for: .milliseconds(100))
+            await camera.injectSourceDisconnect()
+            // The fault tears it down; no restart while unused, and it stays available.
+            try await Self.waitReleased(camera, tally)
+            try await Task.sleep(for: .seconds(1))
+            #expect(await !camera.isRunning)
+            #expect(await camera.isAvailable)
+            let again = camera.acquire("preview")
+            try await Self.waitRunning(camera)
+            again.release()
+            await camera.close()
+        }
+    }
+
     static func waitRunning(_ camera: CameraPipeline) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while await !camera.isRunning {
