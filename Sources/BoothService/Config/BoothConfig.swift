@@ -78,6 +78,12 @@ public struct BoothConfig: Sendable, Equatable {
         public var cameraIdleStop: Duration? {
             cameraIdleSeconds > 0 ? .milliseconds(Int64(cameraIdleSeconds * 1000)) : nil
         }
+        /// Also send the live H.264 stream (the same encoded stream, no second encoder) to these outputs:
+        /// `rtp://HOST:PORT` (RTP over UDP) or `srt://HOST:PORT?mode=listener|caller[&latency=MS]` (MPEG-TS over SRT).
+        public var outputs: [String] = []
+        /// Measure the bandwidth from the receivers' RTCP reports (loss, round-trip time) and lower the live
+        /// stream below the budget when the path cannot carry it (docs/cameras.md).
+        public var automaticBandwidth = true
     }
 
     public struct Storage: Sendable, Equatable {
