@@ -10,6 +10,12 @@ import Synchronization
 /// (c) full-resolution JPEG stills on command. Appsink pulls and the bus run on dedicated threads and reach
 /// async code through `AsyncStream`s; a fault (source gone, stream error, stall) is reported as an event and
 /// the pipeline is rebuilt with a short backoff until `stop()`.
+///
+/// With `idleStopDelay` set the camera is on demand: `start()` checks that it streams and makes it available,
+/// but its pipeline (elements, threads, encoder) only runs while someone holds a lease — every preview or
+/// live-stream subscriber holds one, a snapshot takes one for its frame, others call `acquire`. Two users share
+/// one pipeline; the delay after the last release lets a quick next use (a preview reload, a snapshot right after
+/// the live view) find it still running.
 public actor CameraPipeline {
     public nonisolated let configuration: CameraConfiguration
     private let logger: Logger
@@ -24,6 +30,13 @@ public actor CameraPipeline {
     private var recovery: Task<Void, Never>?
     private var pictureAdjustments: [PictureAdjustment: Double] = [:]
     private var recoveryHook: (@Sendable (CameraFault) async -> Bool)?
+    private let demand = CameraDemand()
+    /// A launch is in progress (an on-demand start must not launch a second pipeline meanwhile).
+    private var launching = false
+    /// An idle stop's teardown in progress: the next launch waits for it (a V4L2 device opens once).
+    private var halting: Task<Void, Never>?
+    private var idleTimer: Task<Void, Never>?
+    private var idleToken = 0
     /// The ladder rung the live stream currently uses.
     public private(set) var rung: VideoRung
 
@@ -40,10 +53,12 @@ public actor CameraPipeline {
     // MARK: streams
 
     /// Preview JPEG frames (newest kept when the consumer is slow), for an MJPEG-over-HTTP endpoint.
-    public nonisolated func previewFrames() -> AsyncStream<JPEGFrame> { previews.subscribe() }
+    /// An on-demand camera runs while the stream is consumed (the subscription holds a lease).
+    public nonisolated func previewFrames() -> AsyncStream<JPEGFrame> { leased(previews, purpose: "preview") }
 
     /// H.264 access units of the live stream (Annex B), for WebRTC/RTP packetizers.
-    public nonisolated func encodedVideo() -> AsyncStream<EncodedVideoChunk> { chunks.subscribe() }
+    /// An on-demand camera runs while the stream is consumed (the subscription holds a lease).
+    public nonisolated func encodedVideo() -> AsyncStream<EncodedVideoChunk> { leased(chunks, purpose: "live") }
 
     /// Starts, faults, restarts, rung changes and stop.
     public nonisolated func events() -> AsyncStream<CameraEvent> { eventBroadcaster.subscribe() }
@@ -52,17 +67,38 @@ public actor CameraPipeline {
 
     public var isRunning: Bool { running != nil }
 
+    /// Whether the camera was started and not stopped: available to users, running or (on demand) idle.
+    public var isAvailable: Bool { wantRunning }
+
+    /// What the current leases are for (`preview`, `live`, `snapshot`, or an `acquire` purpose).
+    public nonisolated var leaseHolders: [String] { demand.purposes }
+
     /// Builds and starts the pipeline; throws if an element is missing or the source cannot start.
-    /// After a successful start, faults restart the pipeline automatically until `stop()`.
+    /// After a successful start, faults restart the pipeline automatically until `stop()`. An on-demand camera
+    /// then stops after its idle delay unless someone holds a lease.
     public func start() async throws(CameraError) {
         guard !wantRunning else { return }
         wantRunning = true
         do {
-            try await launch()
+            try await launchOnce()
         } catch {
             wantRunning = false
             throw error
         }
+        await reconcile()
+    }
+
+    /// Declares a use of the camera: an on-demand pipeline starts now if it is not running and keeps running
+    /// until every lease is released (then for `idleStopDelay`). Does nothing to an always-on pipeline.
+    public nonisolated func acquire(_ purpose: String) -> CameraLease {
+        let demand = self.demand
+        let id = demand.add(purpose)
+        let lease = CameraLease(purpose: purpose) { [weak self] in
+            guard demand.remove(id), let self else { return }
+            Task { await self.reconcile() }
+        }
+        Task { await self.reconcile() }
+        return lease
     }
 
     /// Stops the pipeline and joins its threads; every element is released when this returns.
@@ -70,6 +106,9 @@ public actor CameraPipeline {
         wantRunning = false
         recovery?.cancel()
         recovery = nil
+        idleTimer?.cancel()
+        idleTimer = nil
+        if let halting { await halting.value }
         if let running {
             self.running = nil
             await teardown(running)
@@ -88,10 +127,33 @@ public actor CameraPipeline {
 
     // MARK: commands
 
-    /// Takes a full-resolution JPEG from the next frame.
+    /// Takes a full-resolution JPEG from the next frame. An idle on-demand camera is started for it (and stops
+    /// again after its idle delay); `latency` then includes the start.
     public func snapshot(timeout: Duration = .seconds(3)) async throws(CameraError) -> Snapshot {
-        guard let running else { throw .notRunning }
         let started = ContinuousClock.now
+        guard configuration.idleStopDelay != nil else { return try await still(since: started, timeout: timeout) }
+        guard wantRunning else { throw .notRunning }
+        let lease = acquire("snapshot")
+        defer { lease.release() }
+        await reconcile()
+        // Starting now, or restarting after a fault (its recovery retries while the lease is held): a slow camera
+        // gets its start timeout, then the frame gets `timeout`.
+        let startLimit = configuration.startTimeout
+        while running == nil {
+            guard wantRunning else { throw .notRunning }
+            guard ContinuousClock.now - started < startLimit else { throw .startTimedOut(seconds: startLimit.seconds) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return try await still(since: started, timeout: timeout)
+    }
+
+    private func still(
+        since started: ContinuousClock.Instant,
+        timeout: Duration
+    ) async throws(CameraError)
+        -> Snapshot
+    {
+        guard let running else { throw .notRunning }
         let id = stills.reserve()
         let stills = self.stills
         let timer = Task {
@@ -174,6 +236,91 @@ public actor CameraPipeline {
         running?.graph.disconnectSource()
     }
 
+    /// `launch`, never two at once, and never before an idle stop has released the previous pipeline.
+    private func launchOnce() async throws(CameraError) {
+        // A recovery and a lease may both want it: the second finds it launched.
+        while launching { try? await Task.sleep(for: .milliseconds(10)) }
+        guard running == nil else { return }
+        launching = true
+        defer { launching = false }
+        if let halting { await halting.value }
+        try await launch()
+        // Its users may all have left while it started.
+        if configuration.idleStopDelay != nil, demand.count == 0 { armIdleStop() }
+    }
+
+    /// Whether a fault should be recovered from: always while started, on demand only while leased.
+    private var shouldRun: Bool { wantRunning && (configuration.idleStopDelay == nil || demand.count > 0) }
+
+    /// Brings an on-demand pipeline in line with its leases: starts it for the first, and arms the idle stop
+    /// after the last.
+    private func reconcile() async {
+        guard configuration.idleStopDelay != nil, wantRunning else { return }
+        if demand.count > 0 {
+            idleTimer?.cancel()
+            idleTimer = nil
+            guard running == nil, recovery == nil, !launching else { return }
+            do {
+                try await launchOnce()
+            } catch {
+                logger.warning("camera start on demand failed", metadata: ["error": "\(error)"])
+                if case .startFailed(let fault) = error { eventBroadcaster.yield(.fault(fault)) }
+                if shouldRun, recovery == nil { recovery = Task { await self.recover() } }
+                return
+            }
+        } else if running != nil || launching || recovery != nil {
+            armIdleStop()
+        }
+    }
+
+    private func armIdleStop() {
+        guard let delay = configuration.idleStopDelay, idleTimer == nil else { return }
+        idleToken += 1
+        let token = idleToken
+        idleTimer = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            await self?.idleStop(token: token)
+        }
+    }
+
+    /// Stops an unused on-demand pipeline: elements, threads and encoder buffers go, and the allocator gives
+    /// the freed memory back to the system; the camera stays available.
+    private func idleStop(token: Int) async {
+        guard token == idleToken, wantRunning, demand.count == 0 else { return }
+        idleTimer = nil
+        // A recovery in progress ends by itself (nobody needs the camera) or finds a new lease.
+        guard let running else { return }
+        self.running = nil
+        let halting = Task { await self.teardown(running) }
+        self.halting = halting
+        await halting.value
+        if self.halting == halting { self.halting = nil }
+        let resident = await runBlocking(name: "booth-media-trim") { MediaMemory.trim() }
+        logger.info(
+            "camera pipeline idle",
+            metadata: [
+                "generation": "\(running.generation)", "rss_before_kib": "\(resident.before / 1024)",
+                "rss_after_kib": "\(resident.after / 1024)",
+            ]
+        )
+        eventBroadcaster.yield(.idle)
+        // A lease taken while it stopped starts it again.
+        await reconcile()
+    }
+
+    /// A subscription that holds a lease on an on-demand camera until it ends.
+    private nonisolated func leased<Element>(
+        _ broadcaster: Broadcaster<Element>,
+        purpose: String
+    )
+        -> AsyncStream<Element>
+    {
+        guard configuration.idleStopDelay != nil else { return broadcaster.subscribe() }
+        let lease = acquire(purpose)
+        return broadcaster.subscribe { lease.release() }
+    }
+
     private func launch() async throws(CameraError) {
         generation += 1
         let generation = generation
@@ -216,26 +363,26 @@ public actor CameraPipeline {
         eventBroadcaster.yield(.fault(fault))
         self.running = nil
         await teardown(running)
-        if let recoveryHook, wantRunning, !(await recoveryHook(fault)) {
+        if let recoveryHook, shouldRun, !(await recoveryHook(fault)) {
             wantRunning = false
             stills.failAll(.notRunning)
             return
         }
-        guard wantRunning, recovery == nil else { return }
+        guard shouldRun, recovery == nil else { return }
         recovery = Task { await self.recover() }
     }
 
     private func recover() async {
         defer { recovery = nil }
         var attempt = 0
-        while wantRunning, running == nil, !Task.isCancelled {
+        while shouldRun, running == nil, !Task.isCancelled {
             attempt += 1
             // Short backoff: a re-plugged camera must stream again within 2 s.
             let delay = Duration.milliseconds(min(1000, 250 << min(attempt - 1, 2)))
             try? await Task.sleep(for: delay)
-            guard wantRunning, running == nil, !Task.isCancelled else { return }
+            guard shouldRun, running == nil, !Task.isCancelled else { return }
             do {
-                try await launch()
+                try await launchOnce()
                 eventBroadcaster.yield(.restarted(generation: generation, attempt: attempt))
                 return
             } catch {
@@ -313,13 +460,16 @@ public enum SimulatedCamera {
         CameraConfiguration(source: .simulated(pattern: pattern, mode: mode), maximumBitrateKbps: maximumBitrateKbps)
     }
 
-    /// A pipeline for the simulated camera (not started: call `start()`).
+    /// A pipeline for the simulated camera (not started: call `start()`); on demand when `idleStopDelay` is set.
     public static func make(
         pattern: TestPattern = .smpte,
         mode: VideoMode = defaultMode,
+        idleStopDelay: Duration? = nil,
         logger: Logger = Logger(label: "boothd.camera.simulated")
     ) -> CameraPipeline {
-        CameraPipeline(configuration: configuration(pattern: pattern, mode: mode), logger: logger)
+        var configuration = configuration(pattern: pattern, mode: mode)
+        configuration.idleStopDelay = idleStopDelay
+        return CameraPipeline(configuration: configuration, logger: logger)
     }
 }
 

@@ -81,6 +81,10 @@ public struct CameraConfiguration: Sendable, Hashable {
     public var startTimeout: Duration
     /// Ends the source after this many frames (benchmarks and tests; the end is reported as `.endOfStream`).
     public var sourceFrameLimit: Int?
+    /// On demand: the pipeline runs only while someone holds a lease (a preview or live-stream subscriber, a
+    /// snapshot, `acquire`) and stops this long after the last one lets go; nil runs it from `start()` to
+    /// `stop()` (boothctl, benchmarks).
+    public var idleStopDelay: Duration?
 
     public init(
         source: CameraSource,
@@ -103,6 +107,7 @@ public struct CameraConfiguration: Sendable, Hashable {
         self.stallTimeout = stallTimeout
         self.startTimeout = startTimeout
         self.sourceFrameLimit = nil
+        self.idleStopDelay = nil
     }
 
     /// The preview's size: the source's aspect ratio, at most `previewMaximum`, never larger than the source.
@@ -215,5 +220,8 @@ public enum CameraEvent: Sendable, Hashable {
     case fault(CameraFault)
     case restarted(generation: Int, attempt: Int)
     case rungChanged(VideoRung)
+    /// An on-demand pipeline stopped because nobody used it; the camera stays available and restarts (`.started`)
+    /// with the next lease.
+    case idle
     case stopped
 }

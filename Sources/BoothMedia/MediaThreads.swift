@@ -32,7 +32,8 @@ final class Broadcaster<Element: Sendable>: Sendable {
         self.buffering = buffering
     }
 
-    func subscribe() -> AsyncStream<Element> {
+    /// A new subscriber's stream; `onEnd` runs once when it ends (consumer gone, cancelled or `finish()`).
+    func subscribe(onEnd: (@Sendable () -> Void)? = nil) -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: Element.self,
             bufferingPolicy: .bufferingNewest(buffering)
@@ -46,10 +47,12 @@ final class Broadcaster<Element: Sendable>: Sendable {
         }
         guard let id else {
             continuation.finish()
+            onEnd?()
             return stream
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            onEnd?()
         }
         return stream
     }

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "CBoothShim.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <sys/ioctl.h>
 
 GstAppSink *booth_gst_app_sink(GstElement *element) { return GST_APP_SINK(element); }
+int booth_malloc_trim(void) { return malloc_trim(0); }
 GstAppSrc *booth_gst_app_src(GstElement *element) { return GST_APP_SRC(element); }
 GstBin *booth_gst_bin(GstElement *element) { return GST_BIN(element); }
 GstPipeline *booth_gst_pipeline(GstElement *element) { return GST_PIPELINE(element); }

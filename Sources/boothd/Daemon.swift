@@ -95,6 +95,7 @@ struct Daemon {
             ? SimulatedCamera.make(
                 pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
+                idleStopDelay: config.media.cameraIdleStop,
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
         let liveMedia: LiveMedia

@@ -16,6 +16,8 @@ actor MediaHotplug: Service {
     let media: MediaDeviceCommands
     let profiles: ProfileLibrary
     let logger: Logger
+    /// Cameras run on demand and stop this long after their last use (nil: always running).
+    let cameraIdleStop: Duration?
     /// Told which camera feeds the live WebRTC video: the most recently plugged one that is still present.
     let liveCamera: @Sendable (CameraPipeline?) async -> Void
     /// No frame for this long while streaming is a wedge (`media.camera_stall_seconds`); see `CameraWatchdog`.
@@ -47,6 +49,7 @@ actor MediaHotplug: Service {
         self.media = media
         self.profiles = profiles
         self.logger = logger
+        self.cameraIdleStop = settings.cameraIdleStop
         self.liveCamera = liveCamera
     }
 
@@ -145,6 +148,7 @@ actor MediaHotplug: Service {
         )
         configuration.startTimeout = .seconds(20)
         configuration.stallTimeout = stallTimeout
+        configuration.idleStopDelay = cameraIdleStop
         let pipeline = CameraPipeline(configuration: configuration, logger: logger)
         do {
             try await pipeline.start()
@@ -174,7 +178,7 @@ actor MediaHotplug: Service {
                 case .fault(let fault): await media.updateCameraState(deviceID: deviceID, .error(reason: "\(fault)"))
                 case .restarted, .started: await media.updateCameraState(deviceID: deviceID, .ready)
                 case .stopped: return
-                case .rungChanged: break
+                case .rungChanged, .idle: break
                 }
             }
         }

@@ -9,6 +9,14 @@ import Testing
         #expect(config.media.budgetKbps == 1000 && config.media.videoFloorKbps == 150)
         #expect(config.media.loopbackOnly && config.media.stunServer.isEmpty && config.media.turnServer.isEmpty)
         #expect(config.simulator.stethoscope && config.simulator.cameraPattern == "ball")
+        #expect(config.media.cameraIdleStop == .seconds(5))
+    }
+
+    @Test func cameraIdleDelayZeroKeepsCamerasRunning() throws {
+        let config = try ConfigLoader.load(path: nil, environment: [:], overrides: ["media.camera_idle_seconds=0"])
+        #expect(config.media.cameraIdleStop == nil)
+        let quick = try ConfigLoader.load(path: nil, environment: [:], overrides: ["media.camera_idle_seconds=1.5"])
+        #expect(quick.media.cameraIdleStop == .milliseconds(1500))
     }
 
     @Test func fileEnvironmentAndCommandLineApply() throws {
@@ -29,6 +37,7 @@ import Testing
     @Test(arguments: [
         ("media.budget_kbps=10", "media.budget_kbps", "out of range"),
         ("media.video_floor_kbps=-1", "media.video_floor_kbps", "out of range"),
+        ("media.camera_idle_seconds=-1", "media.camera_idle_seconds", "out of range"),
         ("simulator.camera_pattern=plaid", "simulator.camera_pattern", "expected one of ball, smpte, snow"),
     ])
     func badValuesNameTheKey(override: String, key: String, reason: String) throws {

@@ -65,6 +65,11 @@ wait_for 'boothd_devices_ready{role="thermometer"}' 1
 wait_for 'boothd_outbox_storage{state="ok"}' 1
 wait_for 'sum(boothd_measurements_total{role="oximeter"}) > bool 0' 1
 wait_for 'boothd_outbox_depth > bool 0' 1
+# The camera runs on demand: idle, it streams nothing; a preview client starts it (15 fps), and it stops again
+# after media.camera_idle_seconds once the client is gone.
+wait_for 'boothd_camera_live_fps' 0
+timeout 20 curl -s -o /dev/null "http://127.0.0.1:$port/camera/preview.mjpg?token=$(cat "$work/state/api-token")" &
+pids+=($!)
 wait_for 'boothd_camera_live_fps > bool 10' 1  # the simulated camera runs at 15 fps
 rules=$(curl -fsS "http://127.0.0.1:$pport/api/v1/rules" | python3 -c '
 import json, sys

@@ -74,6 +74,14 @@ public struct BoothConfig: Sendable, Equatable {
         public var cameraStallSeconds = 5.0
         /// USB resets tried for one wedge before the camera goes to `error`.
         public var cameraMaxResets = 3
+        /// A camera's pipeline runs only while it is used (preview, live video, snapshot, readiness check) and
+        /// stops this many seconds after the last use; 0 keeps it running from start to shutdown.
+        public var cameraIdleSeconds = 5.0
+
+        /// `cameraIdleSeconds` as the pipelines' idle stop delay (nil: always running).
+        public var cameraIdleStop: Duration? {
+            cameraIdleSeconds > 0 ? .milliseconds(Int64(cameraIdleSeconds * 1000)) : nil
+        }
         /// Also send the live H.264 stream (the same encoded stream, no second encoder) to these outputs:
         /// `rtp://HOST:PORT` (RTP over UDP) or `srt://HOST:PORT?mode=listener|caller[&latency=MS]` (MPEG-TS over SRT).
         public var outputs: [String] = []

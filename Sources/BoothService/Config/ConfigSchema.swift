@@ -160,6 +160,9 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "media.camera_max_resets", kind: .int(0...20)) { config, value in
             if case .int(let number) = value { config.media.cameraMaxResets = number }
         },
+        ConfigKey(path: "media.camera_idle_seconds", kind: .double(0...3600)) { config, value in
+            if case .double(let number) = value { config.media.cameraIdleSeconds = number }
+        },
         ConfigKey(path: "media.outputs", kind: .stringList) { config, value in
             if case .strings(let items) = value { config.media.outputs = items }
         },

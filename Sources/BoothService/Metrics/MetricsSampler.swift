@@ -74,8 +74,9 @@ public struct MetricsSampler: Service {
         }
         if let camera {
             Gauge(label: "boothd_camera_encoder_target_kbps").record(await camera.encoderTargetKbps)
-            if let live = await camera.measuredLiveKbps { Gauge(label: "boothd_camera_live_kbps").record(live) }
-            if let fps = await camera.measuredLiveFPS { Gauge(label: "boothd_camera_live_fps").record(fps) }
+            // An on-demand camera nobody uses is stopped: it streams nothing.
+            Gauge(label: "boothd_camera_live_kbps").record(await camera.measuredLiveKbps ?? 0)
+            Gauge(label: "boothd_camera_live_fps").record(await camera.measuredLiveFPS ?? 0)
         }
     }
 }

@@ -9,6 +9,9 @@
 #include "CBoothShimWebRTC.h"
 
 GstAppSink *booth_gst_app_sink(GstElement *element);
+/// glibc's malloc_trim(0): gives freed heap pages of every arena back to the system (<malloc.h> is not in
+/// Swift's Glibc module).
+int booth_malloc_trim(void);
 GstAppSrc *booth_gst_app_src(GstElement *element);
 GstBin *booth_gst_bin(GstElement *element);
 GstPipeline *booth_gst_pipeline(GstElement *element);

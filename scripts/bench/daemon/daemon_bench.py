@@ -1,6 +1,9 @@
 """boothd process figures: start-to-READY (warm, via a NOTIFY_SOCKET listener exactly as systemd sees it),
 RSS idle on the simulator (with and without the simulated camera, and with MALLOC_ARENA_MAX=2), RSS under load
 (10 subscribed WebSocket clients, 4 producers recording as fast as boothd accepts, simulator running).
+The camera runs on demand (media.camera_idle_seconds): idle RSS is also measured after a use of the camera (a
+snapshot and a few seconds of preview) and with the camera always running (media.camera_idle_seconds=0), and
+snapshot.take latency is measured cold (camera stopped) and warm (camera running).
 
 RSS counts file-backed pages of the executable and shared libraries (clean, shared, reclaimable); the private
 figure (USS: Private_Clean + Private_Dirty) and anonymous memory are printed beside it.
@@ -14,9 +17,10 @@ import os
 import statistics
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lib"))
-from boothd_harness import Boothd, emit  # noqa: E402
+from boothd_harness import Boothd, Client, emit  # noqa: E402
 
 import websockets  # noqa: E402
 
@@ -25,6 +29,7 @@ FAST = "--fast" in sys.argv
 STARTS = 5 if FAST else 15
 SETTLE = 10 if FAST else 30  # boothd releases its startup pages 5 s after READY
 LOAD_SECONDS = 5 if FAST else 20
+COLD_SNAPSHOTS = 3 if FAST else 8
 figures = {}
 
 
@@ -55,15 +60,35 @@ def startup():
           f"max {figures['ready_ms_max']} ms (target < 500 ms)")
 
 
-def idle(label, settings, env=None):
+def use_camera(daemon):
+    """One use of the simulated camera: a snapshot, then 3 s of MJPEG preview."""
+    async def snapshot():
+        client = await Client.connect(daemon, "bench-camera")
+        reply = await client.command("snapshot.take", timeout=15, deviceId="sim:camera")
+        await client.close()
+        if reply["type"] != "result":
+            raise RuntimeError(f"snapshot.take failed: {reply}")
+    asyncio.run(snapshot())
+    url = f"http://127.0.0.1:{daemon.port}/camera/preview.mjpg?token={daemon.token}"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        end = time.monotonic() + 3
+        while time.monotonic() < end:
+            response.read(4096)
+
+
+def idle(label, settings, env=None, use=False):
     daemon = Boothd(BOOTHD, settings=dict({"simulator.mode": "on", "logging.level": "warning"}, **settings),
                     env=env).start()
     try:
+        if use:
+            time.sleep(2)
+            use_camera(daemon)
         time.sleep(SETTLE)
         figure = memory(daemon)
         for key in ("rss_mib", "pss_mib", "uss_mib", "anon_mib", "threads"):
             figures[f"idle_{label}_{key}"] = figure[key]
-        print(f"idle RSS, {label} ({SETTLE} s after READY): RSS {figure['rss_mib']} MiB, PSS {figure['pss_mib']} MiB, "
+        after = f"{SETTLE} s after a camera use" if use else f"{SETTLE} s after READY"
+        print(f"idle RSS, {label} ({after}): RSS {figure['rss_mib']} MiB, PSS {figure['pss_mib']} MiB, "
               f"private {figure['uss_mib']} MiB, anonymous {figure['anon_mib']} MiB, {figure['threads']} threads, "
               f"{figure['fds']} fds")
         top = ", ".join(f"{name} {kib // 1024}.{(kib % 1024) * 10 // 1024}" for name, kib in daemon.rss_by_mapping(6))
@@ -127,6 +152,41 @@ async def load_phase(daemon):
     return recorded[0], peak[0]
 
 
+def snapshots():
+    """snapshot.take round trip and capture time (boothd's captureMs): cold, with the on-demand camera stopped
+    (idle delay 1 s, 3 s of nothing before each), and warm, right after, while it still runs."""
+    daemon = Boothd(BOOTHD, settings={"simulator.mode": "on", "logging.level": "warning",
+                                      "media.camera_idle_seconds": "1"}).start()
+
+    async def run():
+        client = await Client.connect(daemon, "bench-snapshots")
+        cold, warm = [], []
+        for _ in range(COLD_SNAPSHOTS):
+            await asyncio.sleep(3)
+            for series in (cold, warm, warm):
+                started = time.monotonic()
+                reply = await client.command("snapshot.take", timeout=15, deviceId="sim:camera")
+                if reply["type"] != "result":
+                    raise RuntimeError(f"snapshot.take failed: {reply}")
+                series.append(((time.monotonic() - started) * 1000, float(reply["data"]["captureMs"])))
+        await client.close()
+        return cold, warm
+
+    try:
+        cold, warm = asyncio.run(run())
+    finally:
+        daemon.cleanup()
+    for label, series in (("cold", cold), ("warm", warm)):
+        trips = sorted(trip for trip, _ in series)
+        captures = sorted(capture for _, capture in series)
+        figures[f"snapshot_{label}_ms_median"] = round(statistics.median(trips), 1)
+        figures[f"snapshot_{label}_ms_max"] = round(trips[-1], 1)
+        figures[f"snapshot_{label}_capture_ms_median"] = round(statistics.median(captures), 1)
+        print(f"snapshot.take {label} ({len(series)}, 640x360 simulated camera): command→result median "
+              f"{statistics.median(trips):.1f} ms, max {trips[-1]:.1f} ms; capture median "
+              f"{statistics.median(captures):.1f} ms")
+
+
 def under_load():
     daemon = Boothd(BOOTHD, settings={"simulator.mode": "on", "logging.level": "warning", "api.test_commands": "true",
                                       "api.commands_per_second": "10000", "api.max_clients": "32"}).start()
@@ -149,6 +209,9 @@ def under_load():
 startup()
 idle("nocamera", {"simulator.camera": "false"})
 idle("camera", {"simulator.camera": "true"})
+idle("camera_used", {"simulator.camera": "true"}, use=True)
+idle("camera_always", {"simulator.camera": "true", "media.camera_idle_seconds": "0"})
 idle("camera_arena2", {"simulator.camera": "true"}, env={"MALLOC_ARENA_MAX": "2"})
+snapshots()
 under_load()
 emit(figures)
