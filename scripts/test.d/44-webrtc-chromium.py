@@ -303,7 +303,7 @@ async def receive_in_chromium(boothd, state):
 
 def loss_checks(boothd, figures, video, first_video, decoded):
     """With injected loss: the estimate measured from RTCP goes down, the camera's budget follows, video goes on."""
-    text = open(boothd.log.name, errors="replace").read()
+    text = boothd.log_text()
     measured = [int(k) for k in re.findall(r"measured bandwidth.*?kbps=(\d+)", text)]
     plans = [int(k) for k in re.findall(r"live media budget.*?video (\d+)", text)]
     losses = [float(k) for k in re.findall(r"measured bandwidth.*?loss=([0-9.]+)", text)]
