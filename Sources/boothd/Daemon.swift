@@ -147,9 +147,11 @@ struct Daemon {
             throw ExitCode(78)
         }
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
+        let liveAudio = await Self.liveStethoscopeSwitch(media: media, liveMedia: liveMedia)
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
-            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
+            MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media"), liveAudio: liveAudio)
+            {
                 await liveMedia.setCamera($0)
             },
             UsageAggregator(
