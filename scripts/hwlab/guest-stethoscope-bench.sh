@@ -20,6 +20,7 @@ kill "$player" 2>/dev/null
 wait "$player" 2>/dev/null
 tone=$(timeout $((seconds + 60)) "$boothctl" stethoscope bench --test-tone 100 --rate 48000 --channels 1 \
     --bitrate 64000 --seconds "$seconds" --json) || rc=1
-echo "alsa-bench: $alsa"
-echo "tone-bench: $tone"
+compact() { python3 -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.read() or "null")))'; }
+echo "alsa-bench: $(printf '%s' "$alsa" | compact)"
+echo "tone-bench: $(printf '%s' "$tone" | compact)"
 exit $rc
