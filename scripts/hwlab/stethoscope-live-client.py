@@ -158,7 +158,10 @@ class DevTools:
         pages = []
         deadline = time.monotonic() + timeout
         while not pages and time.monotonic() < deadline:
-            targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+            try:
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=60))
+            except OSError:  # a slow guest: Chromium answers later
+                targets = []
             pages = [t for t in targets if t["type"] == "page"]
             await asyncio.sleep(0.5)
         assert pages, "no page target in Chromium"
@@ -299,9 +302,15 @@ async def scenario(daemon, state):
         opened = time.monotonic()
         await receiver.connect(180)
         deadline = time.monotonic() + 240
+        retry = time.monotonic() + 60
         while (await receiver.audio()).get("packetsReceived", 0) < 100:
-            assert time.monotonic() < deadline, f"no live audio in the receiver within 240 s: {receiver.messages[-3:]}" \
-                if RECEIVER != "chromium" else "no live audio in Chromium within 240 s"
+            assert time.monotonic() < deadline, "no live audio in the receiver within 240 s"
+            if RECEIVER == "chromium" and time.monotonic() > retry:
+                # A slow guest misses boothd's signaling timeouts: the page's button starts the live stream again.
+                status = await receiver.evaluate("document.getElementById('live-status').textContent")
+                print(f"  note: Chromium retries the live stream (page: {status})", flush=True)
+                await receiver.evaluate("document.getElementById('live-start').click()")
+                retry = time.monotonic() + 60
             await asyncio.sleep(1)
         figures["secondsToAudio"] = round(time.monotonic() - opened, 1)
         await asyncio.sleep(2)
