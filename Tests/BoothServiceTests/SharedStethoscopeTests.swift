@@ -114,11 +114,16 @@ struct SharedStethoscopeTests {
             #expect(await collect(meter.readings, 1, 5) { $0.source == "live" && $0.mode == .wide }.count == 1)
             #expect(await owner.modeInForce == .wide)
 
-            // The live audio never paused: Opus packets every 10 ms of capture time throughout.
-            let pts = times.all
+            // The live audio never paused or restarted (a reopened device would start its timestamps again): Opus
+            // packets every 10 ms of capture time throughout (the live queue may drop a few under heavy load).
+            let pts = times.all.map { Int64($0) }
             let gaps = zip(pts.dropFirst(), pts).map { $0 - $1 }
             #expect(pts.count > 100, "\(pts.count) packets")
-            #expect(gaps.allSatisfy { $0 == 10_000_000 }, "largest gap \(gaps.max() ?? 0) ns")
+            #expect(
+                gaps.allSatisfy { $0 >= 10_000_000 && $0 <= 50_000_000 },
+                "gaps \(gaps.min() ?? 0)…\(gaps.max() ?? 0) ns"
+            )
+            #expect(gaps.filter { $0 == 10_000_000 }.count * 10 >= gaps.count * 9)
 
             // Live stops: the meter keeps reading from its own lease on the still open device.
             consumer.cancel()
