@@ -153,6 +153,7 @@ struct Daemon {
         }
         logger.info("firmware profiles loaded", metadata: ["profiles": "\(profiles.current.profiles.count)"])
         let buttons = CameraButtons(media: media, logger: Logger(label: "boothd.media"))
+        let liveAudio = await Self.liveStethoscopeSwitch(media: media, liveMedia: liveMedia)
         var deviceServices: [any Service] = [
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
             buttons,
@@ -161,7 +162,8 @@ struct Daemon {
                 profiles: profiles,
                 logger: Logger(label: "boothd.media"),
                 mediaConfig: config.media,
-                buttons: buttons
+                buttons: buttons,
+                liveAudio: liveAudio
             ) {
                 await liveMedia.setCamera($0)
                 await outputs?.follow($0)

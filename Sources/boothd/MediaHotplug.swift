@@ -25,6 +25,8 @@ actor MediaHotplug: Service {
     var watchdogSettings = CameraWatchdogSettings()
     /// Snapshot buttons, told which cameras are present.
     let buttons: CameraButtons?
+    /// Told which stethoscope feeds the live WebRTC audio: the most recently plugged one still present (nil: none).
+    let liveAudio: @Sendable (LiveStethoscope?) async -> Void
     private struct Present {
         var id: String
         var pipeline: CameraPipeline?
@@ -34,6 +36,8 @@ actor MediaHotplug: Service {
     private var present: [String: Present] = [:]
     /// Syspaths of present cameras, oldest first: the last one is live.
     private var cameraOrder: [String] = []
+    /// Present stethoscopes' live sources by syspath, oldest first: the last one is live.
+    private var stethoscopeOrder: [(syspath: String, live: LiveStethoscope)] = []
 
     init(
         media: MediaDeviceCommands,
@@ -41,6 +45,7 @@ actor MediaHotplug: Service {
         logger: Logger,
         mediaConfig settings: BoothConfig.Media,
         buttons: CameraButtons? = nil,
+        liveAudio: @escaping @Sendable (LiveStethoscope?) async -> Void = { _ in },
         liveCamera: @escaping @Sendable (CameraPipeline?) async -> Void = { _ in }
     ) {
         self.stallTimeout = .milliseconds(Int64(settings.cameraStallSeconds * 1000))
@@ -50,6 +55,7 @@ actor MediaHotplug: Service {
         self.profiles = profiles
         self.logger = logger
         self.cameraIdleStop = settings.cameraIdleStop
+        self.liveAudio = liveAudio
         self.liveCamera = liveCamera
     }
 
@@ -96,6 +102,12 @@ actor MediaHotplug: Service {
         }
         await known.watchdog?.detach()
         await buttons?.cameraRemoved(deviceID: known.id)
+        if let index = stethoscopeOrder.firstIndex(where: { $0.syspath == device.syspath }) {
+            let wasLive = index == stethoscopeOrder.count - 1
+            stethoscopeOrder.remove(at: index)
+            // Peers keep their audio track; it goes quiet (the device is `gone`) until a stethoscope is live again.
+            if wasLive { await liveAudio(stethoscopeOrder.last?.live) }
+        }
         await media.unregister(deviceID: known.id)
         await known.pipeline?.close()
     }
@@ -220,19 +232,26 @@ actor MediaHotplug: Service {
         // A card with several capture PCMs (snd-aloop) is a stethoscope on the one its profile names.
         guard pcm == Int(option("pcm_device") ?? "0") else { return }
         present[syspath] = Present(id: found.id, pipeline: nil, watchdog: nil)
+        // One capture owner per device: the live WebRTC audio, recordings and the level meter share its pipeline.
+        let source = SharedStethoscopeSource(
+            alsa: AlsaStethoscopeSource(
+                device: alsaDevice,
+                sampleRate: option("sample_rate").flatMap(Int.init),
+                channels: option("channels").flatMap(Int.init),
+                defaultMode: option("mode").flatMap(StethoscopeMode.init(rawValue:)) ?? .bell
+            )
+        )
         await media.register(
             stethoscope: StethoscopeEndpoint(
                 deviceID: found.id,
                 model: match.profile.name,
                 transport: "alsa",
-                source: AlsaStethoscopeSource(
-                    device: alsaDevice,
-                    sampleRate: option("sample_rate").flatMap(Int.init),
-                    channels: option("channels").flatMap(Int.init),
-                    defaultMode: option("mode").flatMap(StethoscopeMode.init(rawValue:)) ?? .bell
-                )
+                source: source
             )
         )
+        let live = LiveStethoscope(deviceID: found.id, source: StethoscopeLiveSource(owner: source.owner))
+        stethoscopeOrder.append((syspath, live))
+        await liveAudio(live)
         logger.notice(
             "stethoscope ready",
             metadata: ["device": "\(found.id)", "alsa": "\(alsaDevice)", "profile": "\(match.profile.id)"]
@@ -324,4 +343,10 @@ struct V4L2CameraControls: CameraControlling {
             throw DeviceCommandError(code: "device_error", message: "\(path): \(error)")
         }
     }
+}
+
+/// A stethoscope's live WebRTC audio, borrowed from its capture owner.
+struct LiveStethoscope: Sendable {
+    var deviceID: String
+    var source: StethoscopeLiveSource
 }

@@ -11,4 +11,21 @@ extension Daemon {
             await media.levels.setLiveSource(source, deviceID: "sim:stethoscope")
         }
     }
+
+    /// Switches the live WebRTC audio to a hotplugged stethoscope (`MediaHotplug`), or back to `fallback` (the
+    /// simulator's, if any) when none is plugged in; `stethoscope.mode` on the device then changes its live filter.
+    static func liveStethoscopeSwitch(
+        media: MediaDeviceCommands,
+        liveMedia: LiveMedia
+    ) async -> @Sendable (LiveStethoscope?) async -> Void {
+        let fallback = await liveMedia.audioSource
+        return { live in
+            if let live {
+                await media.levels.setLiveSource(live.source, deviceID: live.deviceID)
+                await liveMedia.setAudioSource(live.source)
+            } else {
+                await liveMedia.setAudioSource(fallback)
+            }
+        }
+    }
 }

@@ -1,11 +1,12 @@
 import Synchronization
 
-/// Hands the pipeline's level readings to any number of listeners (the session API's level meter, a recording's
-/// monitor), each through its own small buffer: a listener that does not keep up loses the oldest readings, never
-/// the pipeline's time. `events` stays the pipeline's single-consumer stream; this is the shared one.
-final class AudioLevelTap: Sendable {
+/// Hands what the pipeline produces (level readings, live Opus packets) to any number of listeners (the session
+/// API's level meter, a recording's monitor, the live WebRTC audio), each through its own small buffer: a listener
+/// that does not keep up loses the oldest elements, never the pipeline's time. `events` and `opusPackets` stay the
+/// pipeline's single-consumer streams; these are the shared ones.
+final class BroadcastTap<Element: Sendable>: Sendable {
     private struct State {
-        var listeners: [Int: AsyncStream<AudioLevel>.Continuation] = [:]
+        var listeners: [Int: AsyncStream<Element>.Continuation] = [:]
         var next = 0
         var finished = false
     }
@@ -13,9 +14,9 @@ final class AudioLevelTap: Sendable {
     private let state = Mutex(State())
 
     /// A new listener's stream: readings from now on, ending when the pipeline stops.
-    func listen(buffer: Int) -> AsyncStream<AudioLevel> {
+    func listen(buffer: Int) -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream.makeStream(
-            of: AudioLevel.self,
+            of: Element.self,
             bufferingPolicy: .bufferingNewest(max(buffer, 1))
         )
         let key = state.withLock { state -> Int? in
@@ -34,9 +35,9 @@ final class AudioLevelTap: Sendable {
         return stream
     }
 
-    func publish(_ level: AudioLevel) {
+    func publish(_ element: Element) {
         let listeners = state.withLock { Array($0.listeners.values) }
-        for listener in listeners { listener.yield(level) }
+        for listener in listeners { listener.yield(element) }
     }
 
     func finish() {
@@ -50,3 +51,5 @@ final class AudioLevelTap: Sendable {
 
     var listenerCount: Int { state.withLock { $0.listeners.count } }
 }
+
+typealias AudioLevelTap = BroadcastTap<AudioLevel>

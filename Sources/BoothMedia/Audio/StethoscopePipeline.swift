@@ -38,6 +38,7 @@ public actor StethoscopePipeline {
     private let opusSink: AsyncStream<OpusPacket>.Continuation
     private let hub: CaptureHub
     private nonisolated let levelTap = AudioLevelTap()
+    private nonisolated let opusTap = BroadcastTap<OpusPacket>()
     private var graph: Graph?
     private var workers: [AudioWorkerThread] = []
     private var mode: StethoscopeMode
@@ -68,6 +69,16 @@ public actor StethoscopePipeline {
         levelTap.listen(buffer: buffer)
     }
 
+    /// Encoded live audio for one more listener (each live WebRTC source that borrows this pipeline), besides
+    /// `opusPackets`; any number may listen, each keeping at most `buffer` packets (oldest dropped). Ends when the
+    /// pipeline stops or fails.
+    public nonisolated func livePackets(buffer: Int = 50) -> AsyncStream<OpusPacket> {
+        opusTap.listen(buffer: buffer)
+    }
+
+    /// Whether the stream is over (stopped, failed, ended): a new capture needs a new pipeline.
+    public nonisolated var hasEnded: Bool { hub.isEnded }
+
     /// The current filter mode.
     public var currentMode: StethoscopeMode { mode }
 
@@ -82,6 +93,7 @@ public actor StethoscopePipeline {
         let hub = self.hub
         let events = eventSink
         let tap = levelTap
+        let liveTap = opusTap
         let device: String? = if case .alsa(let name) = configuration.source { name } else { nil }
         let monitor = Mutex(SignalMonitor(thresholds: configuration.thresholds))
         guard let bus = gst_element_get_bus(graph.pipeline.pointer) else { throw .notRunning }
@@ -114,11 +126,13 @@ public actor StethoscopePipeline {
                 let error = Self.translate(element: element, message: text, debug: debug, device: device)
                 hub.fail(error)
                 tap.finish()
+                liveTap.finish()
                 events.yield(.failed(error))
                 return false
             case .endOfStream:
                 hub.end()
                 tap.finish()
+                liveTap.finish()
                 events.yield(.ended)
                 return false
             case nil:
@@ -142,7 +156,9 @@ public actor StethoscopePipeline {
             case .sample(let pts, let duration, let bytes, _, _):
                 let now = AudioGst.runningTime(graph.pipeline)
                 let latency = now.flatMap { $0 >= pts ? $0 - pts : nil }
-                opus.yield(OpusPacket(pts: pts, duration: duration, data: bytes, captureToEncodedNanoseconds: latency))
+                let packet = OpusPacket(pts: pts, duration: duration, data: bytes, captureToEncodedNanoseconds: latency)
+                opus.yield(packet)
+                liveTap.publish(packet)
                 return true
             case .timeout: return true
             case .endOfStream: return false
@@ -240,6 +256,7 @@ public actor StethoscopePipeline {
         graph = nil
         hub.end()
         levelTap.finish()
+        opusTap.finish()
         eventSink.finish()
         opusSink.finish()
     }
@@ -410,6 +427,7 @@ final class CaptureHub: Sendable {
     private let state = Mutex(State())
 
     var streamInfo: AudioStreamInfo? { state.withLock { $0.info } }
+    var isEnded: Bool { state.withLock { $0.ended } }
 
     func add(_ job: RecordingJob) throws(StethoscopeError) {
         let failure = state.withLock { state -> StethoscopeError? in

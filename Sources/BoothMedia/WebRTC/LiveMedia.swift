@@ -13,21 +13,34 @@ public protocol LiveAudioSource: Sendable {
 }
 
 /// The stethoscope as a live audio source: a `StethoscopePipeline` created when the first peer wants audio and
-/// stopped when the last one leaves.
+/// stopped when the last one leaves — its own (the simulator's tone), or, for a real device, the capture its
+/// `StethoscopeCaptureOwner` shares with recordings and the level meter (the device opens once).
 public actor StethoscopeLiveSource: LiveAudioSource {
     public nonisolated let configuration: StethoscopeConfiguration
+    /// The device's capture owner; nil: the source opens a pipeline of its own.
+    public nonisolated let owner: StethoscopeCaptureOwner?
     private var pipeline: StethoscopePipeline?
+    private var lease: StethoscopeLease?
     /// The doctor's choice (`setMode`), kept for the next start.
     private var mode: StethoscopeMode
     private var observer: LiveAudioObserver?
 
     public init(configuration: StethoscopeConfiguration) {
         self.configuration = configuration
+        self.owner = nil
         self.mode = configuration.mode
     }
 
+    /// Live audio borrowed from the device's capture owner.
+    public init(owner: StethoscopeCaptureOwner) {
+        self.configuration = owner.configuration
+        self.owner = owner
+        self.mode = owner.configuration.mode
+    }
+
     /// Who follows the live pipeline (the level meter): told before the device is opened, so it can let go of it
-    /// (an ALSA device opens once), then of the running pipeline, and nil when it stops.
+    /// (an ALSA device opens once), then of the running pipeline, and nil when it stops. A source with an owner
+    /// shares the device, so the meter keeps its capture until the live pipeline runs.
     public func observe(_ observer: LiveAudioObserver?) {
         self.observer = observer
     }
@@ -36,11 +49,12 @@ public actor StethoscopeLiveSource: LiveAudioSource {
     public var currentMode: StethoscopeMode { mode }
 
     /// Changes the live audio's filter mode, at once when it runs (no gap) and for every later start. Returns
-    /// whether a running pipeline applied it.
+    /// whether a running pipeline applied it (with an owner: not while a recording holds its own mode).
     @discardableResult
     public func setMode(_ mode: StethoscopeMode) async -> Bool {
         self.mode = mode
         guard let pipeline else { return false }
+        if let owner { return await owner.setMode(mode) }
         await pipeline.setMode(mode)
         return true
     }
@@ -49,7 +63,15 @@ public actor StethoscopeLiveSource: LiveAudioSource {
     public nonisolated var frameMilliseconds: Int { configuration.opusFrameMilliseconds }
 
     public func startLive() async throws(StethoscopeError) -> AsyncStream<OpusPacket> {
-        if let pipeline { await pipeline.stop() }
+        await stopLive()
+        if let owner {
+            let lease = try await owner.acquire(mode: mode)
+            self.lease = lease
+            pipeline = lease.pipeline
+            let packets = lease.pipeline.livePackets()
+            await observer?.running(lease.pipeline)
+            return packets
+        }
         var configuration = configuration
         configuration.mode = mode
         let pipeline = StethoscopePipeline(configuration: configuration)
@@ -67,8 +89,15 @@ public actor StethoscopeLiveSource: LiveAudioSource {
 
     public func stopLive() async {
         guard let pipeline else { return }
-        await pipeline.stop()
         self.pipeline = nil
+        if let owner, let lease {
+            self.lease = nil
+            // The meter borrows the capture before the live audio gives it back: the device stays open.
+            await observer?.running(nil)
+            await owner.release(lease)
+            return
+        }
+        await pipeline.stop()
         await observer?.running(nil)
     }
 }

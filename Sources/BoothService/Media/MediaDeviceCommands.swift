@@ -353,10 +353,11 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             )
         }
         let capture: StethoscopeCapture
-        // The level meter lets go of the device (an ALSA device opens once) and follows the recording's pipeline.
-        await levels.handOver(deviceID: device.deviceID)
+        // The level meter lets go of the device (an ALSA device opens once) and follows the recording's pipeline;
+        // a shared capture (live audio, meter) is borrowed instead, with no gap.
+        if !device.source.sharesCapture { await levels.handOver(deviceID: device.deviceID) }
         do {
-            capture = try await device.source.open(mode: mode)
+            capture = try await device.source.openForRecording(mode: mode)
         } catch {
             _ = state.withLock { $0.recordings.removeValue(forKey: device.deviceID) }
             await levels.recordingStarted(deviceID: device.deviceID, pipeline: nil)
@@ -431,8 +432,14 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
             )
             return
         }
-        await capture.close()
-        await levels.recordingEnded(deviceID: device.deviceID)
+        if device.source.sharesCapture {
+            // The meter borrows the shared capture before the recording gives it back: no gap in its readings.
+            await levels.recordingEnded(deviceID: device.deviceID)
+            await capture.close()
+        } else {
+            await capture.close()
+            await levels.recordingEnded(deviceID: device.deviceID)
+        }
         // The device is free again (a re-plugged device may already record anew: only this recording is released).
         let stillRegistered = state.withLock { state in
             if state.recordings[device.deviceID] === recording { state.recordings.removeValue(forKey: device.deviceID) }

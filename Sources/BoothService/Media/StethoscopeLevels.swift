@@ -191,7 +191,12 @@ public actor StethoscopeLevels {
             )
         }
         devices[deviceID]?.mode = mode
-        if let feed = feeds[deviceID], feed.capture != nil { await feed.pipeline.setMode(mode) }
+        if let shared = device.source as? SharedStethoscopeSource {
+            // One capture for everyone: the owner applies it (or keeps it until a recording's own mode ends).
+            await shared.owner.setMode(mode)
+        } else if let feed = feeds[deviceID], feed.capture != nil {
+            await feed.pipeline.setMode(mode)
+        }
         let live = await device.live?.setMode(mode) ?? false
         logger.info("stethoscope mode set", metadata: ["device": "\(deviceID)", "mode": "\(mode.rawValue)"])
         return (mode, live)

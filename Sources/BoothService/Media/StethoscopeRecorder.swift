@@ -7,6 +7,18 @@ public protocol StethoscopeCaptureSource: Sendable {
     var defaultMode: StethoscopeMode { get }
     /// Starts a capture pipeline in `mode`; audio flows when this returns.
     func open(mode: StethoscopeMode) async throws(StethoscopeError) -> StethoscopeCapture
+    /// Opens the capture for a recording, which keeps `mode` while it runs (`open` unless the source is shared).
+    func openForRecording(mode: StethoscopeMode) async throws(StethoscopeError) -> StethoscopeCapture
+    /// Whether every `open` borrows one shared capture (then nobody has to let go of the device for another).
+    var sharesCapture: Bool { get }
+}
+
+extension StethoscopeCaptureSource {
+    public func openForRecording(mode: StethoscopeMode) async throws(StethoscopeError) -> StethoscopeCapture {
+        try await open(mode: mode)
+    }
+
+    public var sharesCapture: Bool { false }
 }
 
 /// A running capture: its pipeline, and how to end it (stops any feeder, then the pipeline).
@@ -47,6 +59,50 @@ public struct AlsaStethoscopeSource: StethoscopeCaptureSource {
         )
         let info = try await pipeline.start()
         return StethoscopeCapture(pipeline: pipeline, info: info) { await pipeline.stop() }
+    }
+}
+
+/// A device whose capture one `StethoscopeCaptureOwner` shares: the level meter, recordings and the live WebRTC
+/// audio (`StethoscopeLiveSource(owner:)`) borrow the same running pipeline, so none of them gets `device_busy`
+/// because another holds the device. Each `open` is a lease; its `close` gives it back.
+public struct SharedStethoscopeSource: StethoscopeCaptureSource {
+    public let owner: StethoscopeCaptureOwner
+    public var defaultMode: StethoscopeMode { owner.configuration.mode }
+    public var sharesCapture: Bool { true }
+
+    public init(owner: StethoscopeCaptureOwner) {
+        self.owner = owner
+    }
+
+    /// A real ALSA device through `alsasrc` at the profile's rate and channels, shared.
+    public init(alsa: AlsaStethoscopeSource) {
+        self.owner = StethoscopeCaptureOwner(
+            configuration: StethoscopeConfiguration(
+                source: .alsa(device: alsa.device),
+                sampleRate: alsa.sampleRate,
+                channels: alsa.channels,
+                mode: alsa.defaultMode
+            )
+        )
+    }
+
+    public func open(mode: StethoscopeMode) async throws(StethoscopeError) -> StethoscopeCapture {
+        try await borrow(mode: mode, holdingMode: false)
+    }
+
+    public func openForRecording(mode: StethoscopeMode) async throws(StethoscopeError) -> StethoscopeCapture {
+        try await borrow(mode: mode, holdingMode: true)
+    }
+
+    private func borrow(
+        mode: StethoscopeMode,
+        holdingMode: Bool
+    ) async throws(StethoscopeError)
+        -> StethoscopeCapture
+    {
+        let owner = self.owner
+        let lease = try await owner.acquire(mode: mode, holdingMode: holdingMode)
+        return StethoscopeCapture(pipeline: lease.pipeline, info: lease.info) { await owner.release(lease) }
     }
 }
 

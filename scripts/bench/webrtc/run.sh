@@ -7,7 +7,8 @@
 # Latency: capture→Opus packet is measured inside boothd's audio pipeline (boothctl stethoscope bench); the
 # receiver's jitter buffer is measured by Chromium (getStats jitterBufferDelay/jitterBufferEmittedCount). The
 # loopback network and packetization add well under a millisecond; decode and audio output are not measurable
-# headless. Their sum is printed as the capture-to-WebRTC-playout estimate.
+# headless. Their sum is printed as the capture-to-WebRTC-playout estimate. The ALSA path's capture → Opus latency
+# is measured in the lab VM (snd-aloop), since this machine has no sound card.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 seconds=${1:-15}
@@ -33,7 +34,14 @@ for pattern in ball snow; do
 done
 latency=$(timeout 60 "$BUILD_DIR/boothctl" stethoscope bench --test-tone 100 --rate 48000 --channels 1 \
     --bitrate 64000 --seconds 10 | grep 'capture-to-encoded')
-python3 - "$results" "$latency" <<'PY'
+# The ALSA path (alsasrc on snd-aloop, in the lab VM: the host has no sound card): capture → Opus latency measured
+# the same way, next to audiotestsrc in the same guest. WEBRTC_BENCH_ALSA=0 skips it (about 2 min under TCG).
+alsa=""
+if [ "${WEBRTC_BENCH_ALSA:-1}" != 0 ] && scripts/hwlab/setup.sh >/dev/null 2>&1; then
+    alsa=$(BUILD_DIR=$BUILD_DIR HWLAB_TIMEOUT=300 scripts/hwlab/run.sh scripts/hwlab/guest-stethoscope-bench.sh 10 \
+        2>&1 | grep -E '^(alsa|tone)-bench: ' | tr -d '\r' || true)
+fi
+python3 - "$results" "$latency" "$alsa" <<'PY'
 import json, re, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print(f"{'case':22} {'video':>7} {'audio':>7} {'wire':>7} {'budget':>7} {'fps':>5} {'size':>8} {'100Hz':>7} {'conceal':>7} {'boothd CPU':>10}")
@@ -56,4 +64,14 @@ print(f"audio latency: {sys.argv[2].strip()}; Chromium jitter buffer {jitter[0]}
 if match:
     print(f"capture-to-WebRTC-playout estimate: {float(match.group(1)) + min(jitter):.0f} ms (p50 capture-to-encoded + "
           f"receiver jitter buffer; loopback network < 1 ms; decode/output not measurable headless)")
+lab = {line.split(":", 1)[0]: json.loads(line.split(":", 1)[1]) for line in sys.argv[3].splitlines()
+       if line.split(":", 1)[1].strip().startswith("{")}
+for name, label in (("alsa-bench", "ALSA (alsasrc on snd-aloop, 10 ms periods)"), ("tone-bench", "audiotestsrc")):
+    if name in lab:
+        f = lab[name]
+        print(f"lab VM (TCG) capture-to-encoded, {label}: p50 {f['latencyMillisecondsP50']} ms, "
+              f"p95 {f['latencyMillisecondsP95']} ms, max {f['latencyMillisecondsMax']} ms, "
+              f"CPU {f['cpuPercentOfOneCore']} % of one emulated core")
+if not lab:
+    print("ALSA path: not measured (WEBRTC_BENCH_ALSA=0, or the lab VM cannot run here)")
 PY
