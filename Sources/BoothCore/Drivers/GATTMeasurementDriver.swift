@@ -87,10 +87,14 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         let stream = try await link.notifications(measurement)
         try await emit(.connected(info))
         if let clockSet { try await emit(.clockSet(clockSet)) }
-        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
+        func decodeWith(
+            _ decoder: DecoderRegistry.Entry,
+            _ bytes: [UInt8],
+            _ origin: Measurement.Origin
+        ) async throws -> UInt16? {
             let reading: DecodedReading
             do throws(DecodeError) {
-                reading = try entry.decode(bytes)
+                reading = try decoder.decode(bytes)
             } catch {
                 try await emit(.undecodable(raw: bytes, error: error))
                 return nil
@@ -100,6 +104,9 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             try await emit(.measurement(measurement))
             if case .integer(let number) = reading.field("sequenceNumber") { return UInt16(truncatingIfNeeded: number) }
             return nil
+        }
+        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
+            try await decodeWith(entry, bytes, origin)
         }
         guard let records, let cursors = services.cursors else {
             for try await bytes in stream { _ = try await decode(bytes, .live) }
@@ -112,7 +119,8 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             measurements: stream,
             cursor: (cursors, deviceID),
             emit: emit,
-            decode: decode
+            decode: decode,
+            decodeWith: decodeWith
         )
     }
 
@@ -124,20 +132,38 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         measurements: AsyncThrowingStream<[UInt8], any Error>,
         cursor: (store: any RecordCursorStore, deviceID: String),
         emit: @Sendable (Event) async throws -> Void,
-        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?
+        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?,
+        decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> UInt16?
     ) async throws {
         let (cursors, deviceID) = cursor
         var last = await cursors.lastSequence(device: deviceID)
-        let controlPoint = try await link.notifications(records.controlPoint)
+        let controlPoint: AsyncThrowingStream<[UInt8], any Error>
+        var container: AsyncThrowingStream<[UInt8], any Error>?
+        do {
+            controlPoint = try await link.notifications(records.controlPoint)
+            if let uuid = records.container { container = try await link.notifications(uuid) }
+        } catch  where records.optional {
+            // A device of this service without stored records (most cuffs): its live readings only.
+            for try await bytes in measurements { _ = try await decode(bytes, .live) }
+            return
+        }
         let input = mergedRecordStreams(
             measurements: measurements,
             controlPoint: controlPoint,
+            records: container,
             timeoutSeconds: records.timeoutSeconds
         )
         try await link.write(records.controlPoint, records.request(after: last).encoded(), withResponse: true)
         var fetching = true
         var delivered = 0
         var duplicates = 0
+        /// Hands over one stored or live reading with its sequence number and moves the cursor past it.
+        func advance(to sequence: UInt16) async {
+            if last.map({ sequence > $0 }) ?? true {
+                last = sequence
+                await cursors.setLastSequence(sequence, device: deviceID)
+            }
+        }
         for try await item in input {
             switch item {
             case .measurement(let bytes):
@@ -146,12 +172,35 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                     duplicates += 1
                     continue
                 }
-                guard let sequence = try await decode(bytes, fetching ? .stored : .live) else { continue }
-                if fetching { delivered += 1 }
-                if last.map({ sequence > $0 }) ?? true {
-                    last = sequence
-                    await cursors.setLastSequence(sequence, device: deviceID)
+                // With a record characteristic, the measurement characteristic carries live readings only.
+                let origin: Measurement.Origin = fetching && container == nil ? .stored : .live
+                guard let sequence = try await decode(bytes, origin) else { continue }
+                if origin == .stored { delivered += 1 }
+                await advance(to: sequence)
+            case .record(let bytes):
+                let record: BloodPressureRecord
+                do throws(DecodeError) {
+                    record = try BloodPressureRecord(bytes: bytes)
+                } catch {
+                    try await emit(.undecodable(raw: bytes, error: error))
+                    continue
                 }
+                if let last, record.sequenceNumber <= last {
+                    duplicates += 1
+                    continue
+                }
+                let kind = String(record.recordedUUID, radix: 16, uppercase: true)
+                guard let recorded = DecoderRegistry.entry(String(repeating: "0", count: 4 - kind.count) + kind)
+                else {
+                    try await emit(
+                        .undecodable(raw: bytes, error: ByteReader.reserved("uuid", at: 3, record.recordedUUID))
+                    )
+                    continue
+                }
+                _ = try await decodeWith(recorded, record.recorded, .stored)
+                delivered += 1
+                // Past an undecodable record too: it was reported with its bytes, and asking again gives the same.
+                await advance(to: record.sequenceNumber)
             case .controlPoint(let bytes):
                 guard fetching, let response = try? RecordAccessControlPoint(bytes: bytes).response,
                     response.requestOpCode == RecordAccessControlPoint.OpCode.reportStoredRecords.rawValue
@@ -199,7 +248,8 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         role: .bp,
         measurement: GATTUUID(0x2A35),
         decoderKind: "2A35",
-        clock: .setIfUnset
+        clock: .setIfUnset,
+        records: .bloodPressureRecords
     )
     public static let hts = GATTMeasurementDriver(
         id: "ble.hts",

@@ -1,7 +1,9 @@
 /// Stored records fetched through the Record Access Control Point (0x2A52) after each connection, so readings
 /// taken while the device was away from the booth are not lost: "all records" the first time, then "sequence
-/// number ≥ last seen + 1". Records arrive as ordinary measurement notifications, each carrying its sequence
-/// number; the driver ends the fetch when the control point indicates its response code.
+/// number ≥ last seen + 1". Records arrive either as ordinary measurement notifications carrying their sequence
+/// number (Glucose), or wrapped in a record characteristic that carries it (`container`: the Blood Pressure
+/// Service 1.1 Blood Pressure Record 0x2B36); the driver ends the fetch when the control point indicates its
+/// response code.
 public struct RecordAccess: Sendable, Hashable {
     /// The control point characteristic.
     public var controlPoint: GATTUUID
@@ -9,12 +11,29 @@ public struct RecordAccess: Sendable, Hashable {
     public var omronFilter: Bool
     /// How long to wait for the response code before reading live measurements anyway, seconds.
     public var timeoutSeconds: Int
+    /// The characteristic stored records arrive in, wrapped with their sequence number (`BloodPressureRecord`);
+    /// nil: records arrive on the measurement characteristic itself.
+    public var container: GATTUUID?
+    /// True: many devices of this service have no RACP (most cuffs); such a device is read live only. False:
+    /// the service requires it, and a device without it is an error.
+    public var optional: Bool
 
-    public init(controlPoint: GATTUUID = GATTUUID(0x2A52), omronFilter: Bool = false, timeoutSeconds: Int = 30) {
+    public init(
+        controlPoint: GATTUUID = GATTUUID(0x2A52),
+        omronFilter: Bool = false,
+        timeoutSeconds: Int = 30,
+        container: GATTUUID? = nil,
+        optional: Bool = false
+    ) {
         self.controlPoint = controlPoint
         self.omronFilter = omronFilter
         self.timeoutSeconds = timeoutSeconds
+        self.container = container
+        self.optional = optional
     }
+
+    /// The Blood Pressure Service 1.1 record fetch: RACP plus Blood Pressure Record (0x2B36), where the cuff has them.
+    public static let bloodPressureRecords = RecordAccess(container: GATTUUID(0x2B36), optional: true)
 
     /// The request for a device whose last seen sequence number is `last` (nil: never fetched).
     public func request(after last: UInt16?) -> RecordAccessControlPoint {
@@ -90,6 +109,8 @@ extension GATTMeasurementDriver {
 /// Notifications of the measurement characteristic and indications of the control point, in arrival order.
 enum RecordAccessInput: Sendable {
     case measurement([UInt8])
+    /// A stored record in the record characteristic (`RecordAccess.container`).
+    case record([UInt8])
     case controlPoint([UInt8])
     case timeout
 }
@@ -98,6 +119,7 @@ enum RecordAccessInput: Sendable {
 func mergedRecordStreams(
     measurements: AsyncThrowingStream<[UInt8], any Error>,
     controlPoint: AsyncThrowingStream<[UInt8], any Error>,
+    records: AsyncThrowingStream<[UInt8], any Error>? = nil,
     timeoutSeconds: Int
 ) -> AsyncThrowingStream<RecordAccessInput, any Error> {
     AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
@@ -109,6 +131,14 @@ func mergedRecordStreams(
                         continuation.finish()
                     } catch {
                         continuation.finish(throwing: error)
+                    }
+                }
+                if let records {
+                    group.addTask {
+                        // Ends with the link, like the control point; the measurement stream reports why.
+                        do {
+                            for try await bytes in records { continuation.yield(.record(bytes)) }
+                        } catch {}
                     }
                 }
                 group.addTask {
