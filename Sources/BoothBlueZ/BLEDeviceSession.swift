@@ -102,7 +102,9 @@ public actor BLEDeviceSession {
             let timeout = machine.policy.connectTimeout
             Task { [weak self] in
                 do {
-                    _ = try await central.adapter(preferred: adapter)
+                    // Never powers the adapter on: an adapter switched off stays off (and is reported so) until
+                    // someone powers it on; discovery start and the I/O-error power cycle do power it.
+                    _ = try await central.adapter(preferred: adapter, powerOn: false)
                     try await central.connect(device: path, timeout: timeout)
                     await self?.succeeded()
                 } catch {
@@ -113,7 +115,7 @@ public actor BLEDeviceSession {
             output?.yield(.waiting("scanning for \(address)"))
             Task { [weak self] in
                 do {
-                    _ = try await central.adapter(preferred: adapter)
+                    _ = try await central.adapter(preferred: adapter, powerOn: false)
                     try await central.startDiscovery(adapter: adapter, filter: BLEDiscoveryFilter())
                 } catch {
                     await self?.scanFailed(String(describing: error))

@@ -344,7 +344,7 @@ final class BLELinkSource: Sendable {
             case .disconnected(let generation):
                 logger.info("disconnected", metadata: ["generation": "\(generation)"])
             case .attemptFailed(let reason, let retryIn):
-                logger.debug("connection attempt failed", metadata: ["error": "\(reason)", "retry_s": "\(retryIn)"])
+                logger.info("connection attempt failed", metadata: ["error": "\(reason)", "retry_s": "\(retryIn)"])
             case .waiting(let what):
                 if what.hasPrefix("power-cycling") {
                     logger.warning("connections keep failing with I/O errors: \(what)")

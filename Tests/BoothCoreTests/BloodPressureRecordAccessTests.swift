@@ -172,4 +172,35 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         #expect(Self.fetched(all) == nil)
         #expect(link.writes.map(\.characteristic) == [currentTime])
     }
+
+    @Test func aRecordLostOnTheWayIsAskedForAgainAndTheCursorNeverSkipsIt() async throws {
+        // Record 1 does not arrive with the first answer; asked again from 1, the cuff sends 1 and 2.
+        let link = ScriptedGATTLink { characteristic, bytes in
+            guard characteristic == racp else { return [] }
+            if bytes == [0x01, 0x01] {
+                return [(record, stored(0, 0)), (record, stored(2, 2)), (racp, [0x06, 0x00, 0x01, 0x01])]
+            }
+            #expect(bytes == [0x01, 0x03, 0x01, 0x01, 0x00])
+            return [(record, stored(1, 1)), (record, stored(2, 2)), (racp, [0x06, 0x00, 0x01, 0x01])]
+        }
+        let cursors = MemoryCursors()
+        let events = try await Self.run(link, cursors: cursors)
+        #expect(link.writes.map(\.bytes) == [[0x01, 0x01], [0x01, 0x03, 0x01, 0x01, 0x00]])
+        #expect(Self.measurements(events).map(\.raw) == [bpm(0), bpm(2), bpm(1)])
+        let fetched = try #require(Self.fetched(events))
+        #expect(fetched.0 == 3 && fetched.1 == 1 && fetched.2 == nil)
+        #expect(await cursors.lastSequence(device: cuffID) == 2)
+
+        // A record that never comes: asked twice more, then reported; the cursor stays before it.
+        let stubborn = ScriptedGATTLink { characteristic, _ in
+            characteristic == racp
+                ? [(record, stored(5, 5)), (record, stored(7, 7)), (racp, [0x06, 0x00, 0x01, 0x01])] : []
+        }
+        let stuck = MemoryCursors([cuffID: 4])
+        let stubbornEvents = try await Self.run(stubborn, cursors: stuck)
+        #expect(stubborn.writes.count == 3)
+        #expect(Self.measurements(stubbornEvents).map(\.raw) == [bpm(5), bpm(7)])
+        #expect(Self.fetched(stubbornEvents)?.2 == .missing(after: 5))
+        #expect(await stuck.lastSequence(device: cuffID) == 5)
+    }
 }

@@ -136,7 +136,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> UInt16?
     ) async throws {
         let (cursors, deviceID) = cursor
-        var last = await cursors.lastSequence(device: deviceID)
+        var ledger = RecordLedger(cursor: await cursors.lastSequence(device: deviceID))
         let controlPoint: AsyncThrowingStream<[UInt8], any Error>
         var container: AsyncThrowingStream<[UInt8], any Error>?
         do {
@@ -153,21 +153,21 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             records: container,
             timeoutSeconds: records.timeoutSeconds
         )
-        try await link.write(records.controlPoint, records.request(after: last).encoded(), withResponse: true)
+        try await link.write(records.controlPoint, records.request(after: ledger.cursor).encoded(), withResponse: true)
         var fetching = true
         var delivered = 0
         var duplicates = 0
-        /// Hands over one stored or live reading with its sequence number and moves the cursor past it.
+        var askedAgain = 0
+        /// Notes a delivered reading's sequence number and saves the cursor when it moved.
         func advance(to sequence: UInt16) async {
-            if last.map({ sequence > $0 }) ?? true {
-                last = sequence
-                await cursors.setLastSequence(sequence, device: deviceID)
+            if ledger.deliver(sequence), let cursor = ledger.cursor {
+                await cursors.setLastSequence(cursor, device: deviceID)
             }
         }
         for try await item in input {
             switch item {
             case .measurement(let bytes):
-                if let last, let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), sequence <= last {
+                if let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), ledger.isDuplicate(sequence) {
                     // Already delivered (a device that ignores the filter, or a repeated notification).
                     duplicates += 1
                     continue
@@ -185,7 +185,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                     try await emit(.undecodable(raw: bytes, error: error))
                     continue
                 }
-                if let last, record.sequenceNumber <= last {
+                if ledger.isDuplicate(record.sequenceNumber) {
                     duplicates += 1
                     continue
                 }
@@ -205,10 +205,25 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                 guard fetching, let response = try? RecordAccessControlPoint(bytes: bytes).response,
                     response.requestOpCode == RecordAccessControlPoint.OpCode.reportStoredRecords.rawValue
                 else { continue }
+                // A hole in the sequence numbers: a record was lost on the way (BlueZ hands each value over as
+                // a D-Bus property change and may merge two quick ones). Ask again from the hole, twice at most;
+                // the cursor never moves past it, so the next connection asks again too.
+                if response.code == 0x01, ledger.hasHole, askedAgain < 2, let cursor = ledger.cursor {
+                    askedAgain += 1
+                    try await link.write(
+                        records.controlPoint,
+                        records.request(after: cursor).encoded(),
+                        withResponse: true
+                    )
+                    continue
+                }
                 fetching = false
                 // 0x01 success, 0x06 no records found: both complete the fetch.
-                let problem: RecordAccessError? =
+                var problem: RecordAccessError? =
                     response.code == 0x01 || response.code == 0x06 ? nil : .refused(code: response.code)
+                if problem == nil, ledger.hasHole, let cursor = ledger.cursor {
+                    problem = .missing(after: cursor)
+                }
                 try await emit(.recordsFetched(delivered: delivered, duplicates: duplicates, problem: problem))
             case .timeout:
                 guard fetching else { continue }

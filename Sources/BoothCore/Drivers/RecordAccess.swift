@@ -75,12 +75,16 @@ public struct DriverServices: Sendable {
 public enum RecordAccessError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(code: UInt8)
     case timedOut(seconds: Int)
+    /// Records after this sequence number did not all arrive, even when asked again.
+    case missing(after: UInt16)
 
     public var description: String {
         switch self {
         case .refused(let code):
             "the device refused the record request: \(RecordAccessControlPoint.responseCodeNames[code] ?? "code \(code)")"
         case .timedOut(let seconds): "no record access response within \(seconds) s"
+        case .missing(let after):
+            "records after sequence number \(after) did not all arrive; the next connection asks for them again"
         }
     }
 }
@@ -157,4 +161,44 @@ func mergedRecordStreams(
         }
         continuation.onTermination = { _ in pumps.cancel() }
     }
+}
+
+/// Which stored records one connection delivered, and how far the persisted cursor may move: only over an unbroken
+/// run of sequence numbers, so a record lost on the way is asked for again instead of being skipped for good.
+struct RecordLedger {
+    /// Every record up to this one was delivered (persisted per device); nil before the first record.
+    private(set) var cursor: UInt16?
+    private var delivered: Set<UInt16> = []
+
+    init(cursor: UInt16?) {
+        self.cursor = cursor
+    }
+
+    /// Delivered before (an earlier connection, or this one).
+    func isDuplicate(_ sequence: UInt16) -> Bool {
+        if let cursor, sequence <= cursor { return true }
+        return delivered.contains(sequence)
+    }
+
+    /// Notes a delivered record; true when the cursor moved.
+    mutating func deliver(_ sequence: UInt16) -> Bool {
+        delivered.insert(sequence)
+        // The first fetch starts the run at the lowest record seen.
+        var end: UInt16
+        if let cursor {
+            guard cursor < UInt16.max, delivered.contains(cursor + 1) else { return false }
+            end = cursor + 1
+        } else {
+            guard let lowest = delivered.min() else { return false }
+            end = lowest
+        }
+        while end < UInt16.max, delivered.contains(end + 1) { end += 1 }
+        delivered = delivered.filter { $0 > end }
+        guard end != cursor else { return false }
+        cursor = end
+        return true
+    }
+
+    /// Some record after the cursor was delivered while one before it was not.
+    var hasHole: Bool { !delivered.isEmpty }
 }
