@@ -203,4 +203,20 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         #expect(Self.fetched(stubbornEvents)?.2 == .missing(after: 5))
         #expect(await stuck.lastSequence(device: cuffID) == 5)
     }
+
+    @Test func recordsArrivingOutOfOrderAreAllDelivered() async throws {
+        let link = ScriptedGATTLink { characteristic, _ in
+            characteristic == racp
+                ? [
+                    (record, stored(1, 1)), (record, stored(0, 0)), (record, stored(2, 2)), (record, stored(0, 0)),
+                    (racp, [0x06, 0x00, 0x01, 0x01]),
+                ] : []
+        }
+        let cursors = MemoryCursors()
+        let events = try await Self.run(link, cursors: cursors)
+        #expect(Self.measurements(events).map(\.raw) == [bpm(1), bpm(0), bpm(2)])
+        let fetched = try #require(Self.fetched(events))
+        #expect(fetched.0 == 3 && fetched.1 == 1 && fetched.2 == nil)
+        #expect(await cursors.lastSequence(device: cuffID) == 2)
+    }
 }

@@ -165,40 +165,50 @@ func mergedRecordStreams(
 
 /// Which stored records one connection delivered, and how far the persisted cursor may move: only over an unbroken
 /// run of sequence numbers, so a record lost on the way is asked for again instead of being skipped for good.
+/// Records may arrive out of order (BlueZ hands each value over as a D-Bus property change): one below the run
+/// that this connection has not delivered yet is delivered, not taken for a duplicate.
 struct RecordLedger {
     /// Every record up to this one was delivered (persisted per device); nil before the first record.
     private(set) var cursor: UInt16?
-    private var delivered: Set<UInt16> = []
+    /// The cursor when the connection started: everything up to it came in earlier connections.
+    private let baseline: UInt16?
+    /// Delivered in this connection.
+    private var seen: Set<UInt16> = []
+    /// Delivered beyond the cursor, with a hole before them.
+    private var ahead: Set<UInt16> = []
 
     init(cursor: UInt16?) {
         self.cursor = cursor
+        baseline = cursor
     }
 
     /// Delivered before (an earlier connection, or this one).
     func isDuplicate(_ sequence: UInt16) -> Bool {
-        if let cursor, sequence <= cursor { return true }
-        return delivered.contains(sequence)
+        if let baseline, sequence <= baseline { return true }
+        return seen.contains(sequence)
     }
 
     /// Notes a delivered record; true when the cursor moved.
     mutating func deliver(_ sequence: UInt16) -> Bool {
-        delivered.insert(sequence)
+        seen.insert(sequence)
+        if let cursor, sequence <= cursor { return false }
+        ahead.insert(sequence)
         // The first fetch starts the run at the lowest record seen.
         var end: UInt16
         if let cursor {
-            guard cursor < UInt16.max, delivered.contains(cursor + 1) else { return false }
+            guard cursor < UInt16.max, ahead.contains(cursor + 1) else { return false }
             end = cursor + 1
         } else {
-            guard let lowest = delivered.min() else { return false }
+            guard let lowest = ahead.min() else { return false }
             end = lowest
         }
-        while end < UInt16.max, delivered.contains(end + 1) { end += 1 }
-        delivered = delivered.filter { $0 > end }
+        while end < UInt16.max, ahead.contains(end + 1) { end += 1 }
+        ahead = ahead.filter { $0 > end }
         guard end != cursor else { return false }
         cursor = end
         return true
     }
 
     /// Some record after the cursor was delivered while one before it was not.
-    var hasHole: Bool { !delivered.isEmpty }
+    var hasHole: Bool { !ahead.isEmpty }
 }
