@@ -36,6 +36,8 @@ public final class BlueZCentral: Sendable {
         var nextID: UInt64 = 0
         var counters: [String: BLEUsageCounters] = [:]
         var agentRegistration: UInt32?
+        /// The registered agent's answers and what it was asked.
+        var agent: PairingAgentLogic?
     }
 
     private init(bus: GDBusBus) {
@@ -263,14 +265,19 @@ public final class BlueZCentral: Sendable {
     }
 
     /// Pairs (bonds) with the device through boothd's agent, then marks it trusted so it may reconnect by itself.
-    public func pair(device path: String, timeout: Double = 60) async throws {
-        try await registerAgent()
+    /// - Throws: `PairingError` saying why pairing failed (wrong passkey, passkey needed, timeout ...).
+    public func pair(device path: String, timeout: Double = 60, agent: PairingAgentOptions? = nil) async throws {
+        try await registerAgent(agent ?? PairingAgentOptions())
         if objects.device(path)?.paired != true {
             do {
                 _ = try await bus.call(BlueZName.service, path, BlueZName.device, "Pair", timeout: timeout)
             } catch {
                 // AlreadyExists: bonded already.
-                guard error.isBlueZError(".AlreadyExists") else { throw error }
+                guard error.isBlueZError(".AlreadyExists") else {
+                    let log = state.withLock { $0.agent?.log.withLock { $0 } } ?? PairingAgentLog()
+                    let address = BlueZPath(path)?.deviceAddress ?? path
+                    throw PairingError.from(error, address: address, log: log, timeout: timeout)
+                }
             }
         }
         try await setProperty(path, BlueZName.device, "Trusted", .boolean(true))
@@ -542,19 +549,19 @@ public final class BlueZCentral: Sendable {
         </interface></node>
         """
 
-    @Sendable private static func agentMethod(_ method: String, _ arguments: DBusValue) -> DBusMethodReply {
-        if method == "RequestPinCode" || method == "RequestPasskey" {
-            return .error(name: "org.bluez.Error.Rejected", message: "boothd pairs with Just Works only")
-        }
-        return .value(nil)
-    }
-
-    /// Registers boothd's pairing agent (NoInputNoOutput: Just Works; PIN and passkey requests are refused
-    /// because a booth has nobody to type them) as the default agent.
-    public func registerAgent() async throws {
+    /// Registers boothd's pairing agent as the default agent: NoInputNoOutput (Just Works; PIN and passkey
+    /// requests are refused because a booth has nobody to type them) unless `options` give a passkey or a prompt.
+    /// The first registration of a connection stays in force.
+    public func registerAgent(_ options: PairingAgentOptions = PairingAgentOptions()) async throws {
         if state.withLock({ $0.agentRegistration != nil }) { return }
-        let id = try await bus.export(path: Self.agentPath, introspection: Self.agentXML, Self.agentMethod)
-        state.withLock { $0.agentRegistration = id }
+        let logic = PairingAgentLogic(options: options)
+        let id = try await bus.export(path: Self.agentPath, introspection: Self.agentXML) { method, arguments in
+            logic.answer(method, arguments)
+        }
+        state.withLock {
+            $0.agentRegistration = id
+            $0.agent = logic
+        }
         let manager = "/org/bluez"
         do {
             _ = try await bus.call(
@@ -562,11 +569,15 @@ public final class BlueZCentral: Sendable {
                 manager,
                 BlueZName.agentManager,
                 "RegisterAgent",
-                .tuple([.objectPath(Self.agentPath), .string("NoInputNoOutput")])
+                .tuple([.objectPath(Self.agentPath), .string(options.capability.rawValue)])
             )
         } catch {
             guard error.isBlueZError(".AlreadyExists") else { throw error }
         }
+        // BlueZ routes the requests of a Pair call to the caller's agent. A passkey/terminal agent serves only
+        // that call and leaves the default agent (incoming requests) alone: in the lab that is the simulated
+        // device's own agent, which must answer with its own passkey for a wrong one to fail.
+        guard options.capability == .noInputNoOutput else { return }
         _ = try? await bus.call(
             BlueZName.service,
             manager,

@@ -64,6 +64,14 @@ public enum ProfileLoader {
             gatt = try parseGATT(node, file: file)
         }
 
+        var advertisingMode: BLEAdvertisingMode?
+        if let node = top.node("advertising_mode") {
+            guard transport == .ble else {
+                throw top.error("advertising_mode", node, "only ble profiles have an advertising mode")
+            }
+            advertisingMode = try parseAdvertisingMode(node, file: file)
+        }
+
         var options: [String: ProfileOption] = [:]
         if let node = top.node("options") {
             let reader = try MappingReader(node, file: file, path: "options")
@@ -117,6 +125,7 @@ public enum ProfileLoader {
             match: rules,
             serial: serial,
             gatt: gatt,
+            advertisingMode: advertisingMode,
             quirks: quirks ?? ProfileQuirks(),
             verifiedFirmware: verifiedFirmware,
             trace: trace,
@@ -370,6 +379,41 @@ public enum ProfileLoader {
         return GATTLayout(service: service, notify: notify, write: write, startCommands: commands)
     }
 
+    /// `advertising_mode: {company, byte, mask, pairing, transfer}`: the masked byte of the company's manufacturer
+    /// data tells pairing mode from transfer mode.
+    private static func parseAdvertisingMode(_ node: YAMLTree, file: String) throws(ProfileError) -> BLEAdvertisingMode
+    {
+        var reader = try MappingReader(node, file: file, path: "advertising_mode")
+        func requiredHex(_ key: String, max: UInt64) throws(ProfileError) -> UInt64 {
+            guard let value = try reader.hex(key, max: max) else {
+                throw ProfileError(
+                    file: file,
+                    line: node.line,
+                    key: "advertising_mode.\(key)",
+                    reason: "missing (required)"
+                )
+            }
+            return value
+        }
+        let company = UInt16(try requiredHex("company", max: 0xFFFF))
+        guard let offset = try reader.int("byte", in: 0...28) else {
+            throw ProfileError(file: file, line: node.line, key: "advertising_mode.byte", reason: "missing (required)")
+        }
+        let maskNode = reader.node("mask")
+        let mask = UInt8(try requiredHex("mask", max: 0xFF))
+        let pairingNode = reader.node("pairing")
+        let pairing = UInt8(try requiredHex("pairing", max: 0xFF))
+        let transfer = UInt8(try requiredHex("transfer", max: 0xFF))
+        guard mask != 0, pairing & ~mask == 0, transfer & ~mask == 0 else {
+            throw reader.error("mask", maskNode, "pairing and transfer must be values of the mask's bits (mask not 0)")
+        }
+        guard pairing != transfer else {
+            throw reader.error("pairing", pairingNode, "pairing and transfer must differ")
+        }
+        try reader.finish()
+        return BLEAdvertisingMode(companyID: company, offset: offset, mask: mask, pairing: pairing, transfer: transfer)
+    }
+
     private static func parseQuirks(
         _ node: YAMLTree,
         file: String,
@@ -439,7 +483,76 @@ public enum ProfileLoader {
                 off: payloads[1]
             )
         }
+        if let node = reader.node("extension_controls") {
+            guard transport == .v4l2 else {
+                throw reader.error("extension_controls", node, "only v4l2 profiles have extension-unit controls")
+            }
+            quirks.extensionControls = try parseExtensionControls(node, file: file)
+        }
         try reader.finish()
         return quirks
+    }
+
+    /// `extension_controls: [{name, unit, selector, size, type, min, max, step, default, access}]`.
+    private static func parseExtensionControls(
+        _ node: YAMLTree,
+        file: String
+    ) throws(ProfileError) -> [UVCExtensionControl] {
+        guard case .sequence(let items, _) = node else {
+            throw ProfileError(file: file, line: node.line, key: "quirks.extension_controls", reason: "expected a list")
+        }
+        var controls: [UVCExtensionControl] = []
+        for (index, item) in items.enumerated() {
+            var reader = try MappingReader(item, file: file, path: "quirks.extension_controls[\(index)]")
+            let nameNode = try reader.required("name")
+            let name = try reader.scalar(nameNode, "name")
+            guard !name.isEmpty, name.count <= 32, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw reader.error(
+                    "name",
+                    nameNode,
+                    "\"\(name)\" is not a control name (letters, digits, _; 32 at most)"
+                )
+            }
+            guard !controls.contains(where: { $0.name == name }) else {
+                throw reader.error("name", nameNode, "\"\(name)\" is declared twice")
+            }
+            guard let unit = try reader.int("unit", in: 1...255) else {
+                throw reader.error("unit", item, "missing (required: the extension unit's bUnitID)")
+            }
+            guard let selector = try reader.int("selector", in: 1...255) else {
+                throw reader.error("selector", item, "missing (required)")
+            }
+            let type = try reader.choice("type", UVCExtensionControl.ValueType.self) ?? .unsigned
+            let size = try reader.int("size", in: 1...8) ?? (type == .boolean ? 1 : nil)
+            guard let size else { throw reader.error("size", item, "missing (required: payload bytes, 1...8)") }
+            if type == .boolean, size != 1 { throw reader.error("size", item, "a boolean control is 1 byte") }
+            let representable = UVCExtensionControl.representable(type: type, size: size)
+            let bounds = Int(representable.lowerBound)...Int(representable.upperBound)
+            let minimum = try reader.int("min", in: bounds) ?? (type == .boolean ? 0 : nil)
+            let maximum = try reader.int("max", in: bounds) ?? (type == .boolean ? 1 : nil)
+            guard let minimum, let maximum else {
+                throw reader.error("min", item, "min and max are required (the values the control accepts)")
+            }
+            guard minimum <= maximum else { throw reader.error("max", reader.node("max"), "max is below min") }
+            let step = try reader.int("step", in: 1...Int(Int32.max)) ?? 1
+            let defaultValue = try reader.int("default", in: minimum...maximum)
+            let access = try reader.choice("access", UVCExtensionControl.Access.self) ?? .readWrite
+            try reader.finish()
+            controls.append(
+                UVCExtensionControl(
+                    name: name,
+                    unit: UInt8(unit),
+                    selector: UInt8(selector),
+                    size: size,
+                    type: type,
+                    minimum: Int64(minimum),
+                    maximum: Int64(maximum),
+                    step: Int64(step),
+                    defaultValue: defaultValue.map(Int64.init),
+                    access: access
+                )
+            )
+        }
+        return controls
     }
 }

@@ -12,6 +12,9 @@ public final class ScriptedGATTLink: GATTLink {
         var streams: [GATTUUID: AsyncThrowingStream<[UInt8], any Error>.Continuation] = [:]
         /// Notifications for a characteristic nobody subscribed to: a test failure the test can see.
         var unsubscribed: [Notification] = []
+        /// After `end()`: the device is gone, so nothing answers a write any more (a driver's poll timer may still
+        /// fire once before it sees the streams end).
+        var ended = false
     }
 
     private let readable: [GATTUUID: [UInt8]]
@@ -43,8 +46,11 @@ public final class ScriptedGATTLink: GATTLink {
     }
 
     public func write(_ characteristic: GATTUUID, _ value: [UInt8], withResponse: Bool) async throws {
-        state.withLock { $0.writes.append((characteristic, value)) }
-        send(script(characteristic, value))
+        let ended = state.withLock { state in
+            state.writes.append((characteristic, value))
+            return state.ended
+        }
+        if !ended { send(script(characteristic, value)) }
     }
 
     public func notifications(_ characteristic: GATTUUID) async throws -> AsyncThrowingStream<[UInt8], any Error> {
@@ -69,6 +75,7 @@ public final class ScriptedGATTLink: GATTLink {
     /// The device goes away: every stream ends.
     public func end() {
         let all = state.withLock { state in
+            state.ended = true
             defer { state.streams = [:] }
             return Array(state.streams.values)
         }

@@ -25,6 +25,9 @@ public final class V4L2Device: Sendable {
         if fd >= 0 { _ = v4l2_close(fd) }
     }
 
+    /// The open descriptor (-1 once closed), for ioctls outside libv4l2 (UVCIOC_CTRL_QUERY).
+    var fileDescriptor: Int32 { descriptor.withLock { $0 } }
+
     public func close() {
         let fd = descriptor.withLock { fd in
             defer { fd = -1 }

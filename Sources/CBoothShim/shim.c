@@ -1,6 +1,9 @@
 #include "CBoothShim.h"
 
+#include <errno.h>
 #include <libv4l2.h>
+#include <linux/uvcvideo.h>
+#include <sys/ioctl.h>
 
 GstAppSink *booth_gst_app_sink(GstElement *element) { return GST_APP_SINK(element); }
 GstAppSrc *booth_gst_app_src(GstElement *element) { return GST_APP_SRC(element); }
@@ -85,4 +88,15 @@ int booth_audio_structure_doubles(const GstStructure *structure, const char *fie
     }
     G_GNUC_END_IGNORE_DEPRECATIONS
     return count;
+}
+
+int booth_uvc_xu_query(int fd, unsigned char unit, unsigned char selector, unsigned char query, unsigned short size,
+                       unsigned char *data) {
+    struct uvc_xu_control_query request = {
+        .unit = unit, .selector = selector, .query = query, .size = size, .data = data};
+    int result;
+    do {
+        result = ioctl(fd, UVCIOC_CTRL_QUERY, &request);
+    } while (result < 0 && errno == EINTR);
+    return result < 0 ? -errno : 0;
 }

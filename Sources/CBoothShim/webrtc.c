@@ -203,3 +203,94 @@ int booth_webrtc_watch_keyframe_requests(GstElement *webrtc, GstElement *source)
     gst_object_unref(pad);
     return 1;
 }
+
+// get-stats: the promise and the waiter share this; whoever drops the last reference frees it, so a waiter that
+// timed out leaves nothing dangling for a late reply.
+typedef struct {
+    GMutex lock;
+    GCond ready;
+    gboolean done;
+    gint references;
+} BoothStatsWait;
+
+static void stats_wait_unref(gpointer data) {
+    BoothStatsWait *wait = data;
+    if (g_atomic_int_dec_and_test(&wait->references)) {
+        g_mutex_clear(&wait->lock);
+        g_cond_clear(&wait->ready);
+        g_free(wait);
+    }
+}
+
+static void stats_replied(GstPromise *promise, gpointer data) {
+    BoothStatsWait *wait = data;
+    g_mutex_lock(&wait->lock);
+    wait->done = TRUE;
+    g_cond_signal(&wait->ready);
+    g_mutex_unlock(&wait->lock);
+}
+
+static gboolean stats_number(const GstStructure *entry, const char *field, double *out) {
+    const GValue *value = gst_structure_get_value(entry, field);
+    if (value == NULL) return FALSE;
+    if (G_VALUE_HOLDS_DOUBLE(value)) *out = g_value_get_double(value);
+    else if (G_VALUE_HOLDS_INT(value)) *out = g_value_get_int(value);
+    else if (G_VALUE_HOLDS_UINT(value)) *out = g_value_get_uint(value);
+    else if (G_VALUE_HOLDS_INT64(value)) *out = (double)g_value_get_int64(value);
+    else if (G_VALUE_HOLDS_UINT64(value)) *out = (double)g_value_get_uint64(value);
+    else return FALSE;
+    return TRUE;
+}
+
+static gboolean stats_entry(GQuark field, const GValue *value, gpointer data) {
+    BoothWebRTCStats *out = data;
+    if (!GST_VALUE_HOLDS_STRUCTURE(value)) return TRUE;
+    const GstStructure *entry = gst_value_get_structure(value);
+    GstWebRTCStatsType type = 0;
+    if (!gst_structure_get_enum(entry, "type", GST_TYPE_WEBRTC_STATS_TYPE, (gint *)&type)) return TRUE;
+    double number = 0;
+    if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
+        out->remote_reports += 1;
+        if (stats_number(entry, "fraction-lost", &number) && number > out->fraction_lost) out->fraction_lost = number;
+        if (stats_number(entry, "round-trip-time", &number) && number > out->round_trip) out->round_trip = number;
+        if (stats_number(entry, "packets-lost", &number)) out->packets_lost += (gint64)number;
+    } else if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
+        if (stats_number(entry, "packets-sent", &number)) out->packets_sent += (guint64)number;
+        if (stats_number(entry, "bytes-sent", &number)) out->bytes_sent += (guint64)number;
+    }
+    return TRUE;
+}
+
+int booth_webrtc_get_stats(GstElement *webrtc, guint timeout_ms, BoothWebRTCStats *out) {
+    BoothStatsWait *wait = g_new0(BoothStatsWait, 1);
+    g_mutex_init(&wait->lock);
+    g_cond_init(&wait->ready);
+    wait->references = 2;  // the waiter and the promise
+    GstPromise *promise = gst_promise_new_with_change_func(stats_replied, wait, stats_wait_unref);
+    g_signal_emit_by_name(webrtc, "get-stats", NULL, promise);
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    g_mutex_lock(&wait->lock);
+    while (!wait->done) {
+        if (!g_cond_wait_until(&wait->ready, &wait->lock, deadline)) break;
+    }
+    gboolean done = wait->done;
+    g_mutex_unlock(&wait->lock);
+    int result = 0;
+    if (done && gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+        const GstStructure *reply = gst_promise_get_reply(promise);
+        if (reply != NULL) {
+            out->fraction_lost = -1;
+            out->round_trip = -1;
+            out->packets_lost = 0;
+            out->packets_sent = 0;
+            out->bytes_sent = 0;
+            out->remote_reports = 0;
+            gst_structure_foreach(reply, stats_entry, out);
+            result = 1;
+        }
+    }
+    if (!done) gst_promise_interrupt(promise);
+    gst_promise_unref(promise);
+    stats_wait_unref(wait);
+    return result;
+}

@@ -34,47 +34,56 @@ struct ScanCommand: AsyncParsableCommand {
         let target = until?.uppercased()
         let json = json
         let seconds = seconds
-        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                var seen: Set<String> = []
-                for await device in devices {
-                    guard seen.insert(device.address).inserted else { continue }
-                    try BLEOutput.device(device, json: json)
-                    if device.address == target { return true }
-                }
-                return false
+        let found = try await within(seconds: seconds, else: false) {
+            var seen: Set<String> = []
+            for await device in devices {
+                guard seen.insert(device.address).inserted else { continue }
+                try BLEOutput.device(device, json: json)
+                if device.address == target { return true }
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return false
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? false
+            return false
         }
         if target != nil && !found { throw ExitCode(1) }
     }
 }
 
-/// `boothctl pair ADDRESS`: bonds with a device through boothd's Just-Works agent and trusts it.
+/// `boothctl pair ADDRESS`: bonds with a device through boothd's agent (Just Works, a given passkey, or a
+/// technician at the terminal) and trusts it.
 struct PairCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pair",
-        abstract: "Pair (bond) with a Bluetooth LE device and trust it, so it reconnects by itself."
+        abstract: "Pair (bond) with a Bluetooth LE device and trust it, so it reconnects by itself.",
+        discussion: """
+            Without --passkey and without a terminal: Just Works (the agent is NoInputNoOutput). With --passkey: \
+            the agent is KeyboardOnly and enters that passkey when the device asks for one. At a terminal (stdin \
+            and stderr): passkeys are asked for, confirmed or shown there.
+            """
     )
 
     @Argument(help: "The device's address, e.g. C0:26:DA:01:02:03.") var address: String
     @Option(help: "Adapter (hci0...) or its address; default: the first powered one.") var adapter: String?
     @Option(help: "Seconds to find the device and pair.") var timeout: Double = 30
+    @Option(help: "The passkey (up to 6 digits) the device shows or expects.") var passkey: String?
     @Flag(help: "Machine-readable output.") var json = false
 
+    func validate() throws {
+        if let passkey, passkey.isEmpty || passkey.count > 6 || !passkey.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            throw ValidationError("--passkey must be 1 to 6 digits (0-999999), not \"\(passkey)\"")
+        }
+    }
+
     func run() async throws {
+        let agent = PairingAgentOptions(
+            passkey: passkey.flatMap { UInt32($0) },
+            prompt: passkey == nil && isatty(0) == 1 && isatty(2) == 1 ? TerminalPairingPrompt() : nil
+        )
         let central = try await BlueZCentral.connect()
         defer { central.close() }
         let chosen = try await central.adapter(preferred: adapter)
         guard let path = BlueZPath.device(adapter: chosen.name, address: address) else {
             throw ValidationError("\(address) is not a Bluetooth address (expected XX:XX:XX:XX:XX:XX)")
         }
-        try await central.registerAgent()
+        try await central.registerAgent(agent)
         if central.objects.device(path) == nil {
             try await central.startDiscovery(adapter: chosen.name, filter: BLEDiscoveryFilter())
             try await central.wait(
@@ -84,7 +93,14 @@ struct PairCommand: AsyncParsableCommand {
             ) { tree, running in running ? (tree.device(path) != nil ? true : nil) : false }
             await central.stopDiscovery(adapter: chosen.name)
         }
-        try await central.pair(device: path, timeout: timeout)
+        do {
+            try await central.pair(device: path, timeout: timeout, agent: agent)
+        } catch let error as PairingError {
+            if json {
+                try BLEOutput.line(["event": "pair-failed", "address": address.uppercased(), "error": error.reason])
+            }
+            throw error
+        }
         let device = central.objects.device(path)
         if json {
             try BLEOutput.line([
@@ -96,6 +112,29 @@ struct PairCommand: AsyncParsableCommand {
                 "paired \(address.uppercased()) (bonded: \(device?.paired ?? false), trusted: \(device?.trusted ?? false))"
             )
         }
+    }
+}
+
+/// Pairing questions on the technician's terminal (stderr for the question, stdin for the answer).
+struct TerminalPairingPrompt: PairingPrompt {
+    func passkey(device: String) -> UInt32? {
+        FileHandle.standardError.write(Data("Passkey shown by \(device) (6 digits): ".utf8))
+        guard let line = readLine()?.trimmingCharacters(in: .whitespaces), line.count <= 6, let value = UInt32(line)
+        else { return nil }
+        return value
+    }
+
+    func confirm(device: String, passkey: UInt32) -> Bool {
+        let digits = String(passkey)
+        let shown = String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+        FileHandle.standardError.write(Data("Does \(device) show passkey \(shown)? [y/N] ".utf8))
+        return readLine()?.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("y") == true
+    }
+
+    func display(device: String, passkey: UInt32, entered: UInt16) {
+        let digits = String(passkey)
+        let shown = String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+        FileHandle.standardError.write(Data("Type passkey \(shown) on \(device) (\(entered) digits typed)\n".utf8))
     }
 }
 

@@ -195,6 +195,10 @@ struct CameraControls: ParsableCommand {
         abstract: "Controls with their real ranges (the ones a doctor may drive are marked with their role)."
     )
     @OptionGroup var camera: CameraDeviceOption
+    @Option(help: "Firmware profile file whose quirks.extension_controls (UVC extension units) are listed too.")
+    var profile: String?
+    @Option(name: .customLong("set"), help: "NAME=VALUE: set an extension control first (repeatable; needs --profile).")
+    var assignments: [String] = []
     @Flag(help: "Machine-readable output.") var json = false
 
     struct Control: Encodable {
@@ -208,12 +212,16 @@ struct CameraControls: ParsableCommand {
         var value: Int64?
         var readOnly: Bool
         var menu: [String: String]?
+        /// `unit 4 selector 1` for a profile's UVC extension-unit control.
+        var extensionUnit: String?
+        /// Why an extension control could not be read (e.g. not a UVC device).
+        var error: String?
     }
 
     func run() throws {
         let device = try camera.open()
         defer { device.close() }
-        let controls: [Control]
+        var controls: [Control]
         do {
             controls = try device.controls().map { control in
                 Control(
@@ -233,13 +241,19 @@ struct CameraControls: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        if profile == nil, !assignments.isEmpty { throw ValidationError("--set needs --profile (extension controls)") }
+        if let profile {
+            controls += try ExtensionControlsReport.rows(device: device, profile: profile, assignments: assignments)
+        }
         if json { return try printJSON(controls) }
         for control in controls {
             let role = control.role.map { " [\($0)]" } ?? ""
             let value = control.value.map { " = \($0)" } ?? ""
+            let unit = control.extensionUnit.map { " (XU \($0))" } ?? ""
+            let error = control.error.map { " — \($0)" } ?? ""
             print(
                 "\(control.key)\(role)  \(control.type) \(control.minimum)…\(control.maximum) step \(control.step) "
-                    + "default \(control.defaultValue)\(value)\(control.readOnly ? " (read-only)" : "")"
+                    + "default \(control.defaultValue)\(value)\(control.readOnly ? " (read-only)" : "")\(unit)\(error)"
             )
         }
     }
@@ -306,6 +320,11 @@ struct CameraStreamTest: AsyncParsableCommand {
     @OptionGroup var source: CameraSourceOptions
     @Option(help: "Seconds to measure.") var seconds: Double = 5
     @Option(help: "Bit-rate budget, kbit/s.") var budget: Int = 1000
+    @Option(
+        name: .customLong("output"),
+        help: "Also send the stream to rtp://HOST:PORT or srt://HOST:PORT?mode=listener|caller (repeatable)."
+    )
+    var outputs: [String] = []
     @Flag(help: "Machine-readable output.") var json = false
 
     struct Report: Encodable {
@@ -319,10 +338,21 @@ struct CameraStreamTest: AsyncParsableCommand {
         var firstFrameMilliseconds: Double
         var snapshotMilliseconds: Double
         var maxFrameGapMilliseconds: Double
+        /// Access units each `--output` sent.
+        var outputs: [String: Int]?
     }
 
     func run() async throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in 0–600") }
+        var targets: [StreamOutputTarget] = []
+        for text in outputs {
+            do {
+                targets.append(try StreamOutputTarget.parse(text))
+            } catch {
+                throw ValidationError("--output: \(error)")
+            }
+        }
+        let relay = StreamOutputRelay(targets: targets)
         var configuration = try source.configuration()
         configuration.maximumBitrateKbps = budget
         let pipeline = CameraPipeline(configuration: configuration)
@@ -333,6 +363,14 @@ struct CameraStreamTest: AsyncParsableCommand {
         } catch {
             await pipeline.close()
             throw ValidationError("\(error)")
+        }
+        if !targets.isEmpty {
+            do {
+                try await relay.start(camera: pipeline)
+            } catch {
+                await pipeline.close()
+                throw ValidationError("--output: \(error)")
+            }
         }
         let measure = Task {
             var frames = 0
@@ -365,6 +403,8 @@ struct CameraStreamTest: AsyncParsableCommand {
         }
         let (frames, bytes, first, maxGap, size) = await measure.value
         deadline.cancel()
+        let sent = await relay.sent
+        await relay.stop()
         await pipeline.close()
         let report = Report(
             source: configuration.source.description,
@@ -376,7 +416,9 @@ struct CameraStreamTest: AsyncParsableCommand {
             encodedSize: size,
             firstFrameMilliseconds: first.milliseconds,
             snapshotMilliseconds: still?.latency.milliseconds ?? -1,
-            maxFrameGapMilliseconds: maxGap.milliseconds
+            maxFrameGapMilliseconds: maxGap.milliseconds,
+            outputs: sent.isEmpty
+                ? nil : Dictionary(sent.map { ("\($0.target)", $0.chunks) }, uniquingKeysWith: { $0 + $1 })
         )
         if json { return try printJSON(report) }
         print("source      \(report.source)")
@@ -399,6 +441,9 @@ struct CameraStreamTest: AsyncParsableCommand {
                 report.maxFrameGapMilliseconds
             )
         )
+        for (target, chunks, bytes) in sent {
+            print("output      \(target): \(chunks) access units, \(bytes / 1024) KiB")
+        }
         guard frames > 0 else { throw ExitCode(1) }
     }
 }

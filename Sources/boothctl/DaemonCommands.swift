@@ -241,7 +241,7 @@ struct ForgetCommand: ParsableCommand {
 struct UsageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "usage",
-        abstract: "Usage rate of each device and role: sessions used / sessions, readings, retakes, failures, by day.",
+        abstract: "Usage of each device and role by day: sessions used, readings, retakes, failures, connections.",
         discussion: """
             Asks boothd; when it is stopped, reads the statistics file in the state directory directly.
             Days are the booth's local days. No patient or session identifier appears in the output.

@@ -38,19 +38,11 @@ struct ECGRecordCommand: AsyncParsableCommand {
             policy: ReconnectPolicy(initialDelay: 1, connectTimeout: 20)
         )
         let events = await session.run()
-        let link = try await withThrowingTaskGroup(of: BlueZGATTLink?.self) { group in
-            group.addTask {
-                for await event in events {
-                    if case .connected(let link, _) = event { return link }
-                }
-                return nil
+        let link: BlueZGATTLink? = try await within(seconds: connectTimeout, else: nil) {
+            for await event in events {
+                if case .connected(let link, _) = event { return link }
             }
-            group.addTask {
-                try await Task.sleep(for: .seconds(connectTimeout))
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
+            return nil
         }
         guard let link else { throw ValidationError("\(address): not connected within \(connectTimeout) s") }
         // The services may still be appearing just after the connection (Service Changed).

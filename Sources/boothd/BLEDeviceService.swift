@@ -97,6 +97,7 @@ struct BLEDeviceService: Service {
             "BLE discovery",
             metadata: [
                 "services": "\(state.matcher.discoveryServices.map(\.description).joined(separator: ","))",
+                "names": "\(state.matcher.discoveryNamePrefixes.joined(separator: ","))",
                 "connect": "\(settings.connect.rawValue)",
             ]
         )
@@ -144,6 +145,7 @@ struct BLEDeviceService: Service {
             let adapter = try await central.adapter(preferred: settings.adapter.isEmpty ? nil : settings.adapter)
             let filter = BLEDiscoveryFilter(
                 serviceUUIDs: state.matcher.discoveryServices,
+                namePrefixes: state.matcher.discoveryNamePrefixes,
                 minimumRSSI: settings.minimumRSSI == 0 ? nil : settings.minimumRSSI
             )
             try await central.startDiscovery(adapter: adapter.name, filter: filter)
@@ -199,6 +201,7 @@ struct BLEDeviceService: Service {
         switch state.decided[device.address] {
         case .managed, .ignored: return
         case .waitingForBonding: if !device.paired { return }
+        case .modeDependent(let seen): if seen == Self.modeKey(device) { return }
         case nil: break
         }
         // Wait for the advertisement's content (a first sighting may carry only the address).
@@ -228,6 +231,28 @@ struct BLEDeviceService: Service {
                     lastSeenMicros: Int64(Date().timeIntervalSince1970 * 1_000_000)
                 )
             )
+        case .pairingMode(let profile):
+            state.decided[device.address] = .modeDependent(Self.modeKey(device))
+            logger.notice(
+                "BLE device in pairing mode: pair it now with `boothctl pair \(device.address)`",
+                metadata: ["profile": "\(profile.id)", "paired": "\(device.paired)"]
+            )
+            await registry.update(
+                DeviceStatus(
+                    id: device.deviceID,
+                    role: profile.role,
+                    model: profile.name,
+                    transport: "ble",
+                    state: .discovered,
+                    lastSeenMicros: Int64(Date().timeIntervalSince1970 * 1_000_000)
+                )
+            )
+        case .notNow(let profile, let reason):
+            state.decided[device.address] = .modeDependent(Self.modeKey(device))
+            logger.info(
+                "BLE device not read now",
+                metadata: ["address": "\(device.address)", "profile": "\(profile.id)", "reason": "\(reason)"]
+            )
         case .manage(let profile, let driver):
             state.decided[device.address] = .managed
             logger.notice(
@@ -239,10 +264,20 @@ struct BLEDeviceService: Service {
         }
     }
 
+    /// What a mode-advertising device's verdict depends on: its manufacturer data and whether it is bonded.
+    static func modeKey(_ device: BlueZDeviceInfo) -> String {
+        device.manufacturerData.sorted { $0.key < $1.key }.map { "\($0.key):\(Hex.string($0.value))" }
+            .joined(separator: ";") + (device.paired ? " bonded" : "")
+    }
+
     private func forget(_ path: String, _ state: DiscoveryState) async {
-        guard let address = BlueZPath(path)?.deviceAddress, state.decided[address] == .waitingForBonding else {
+        guard let address = BlueZPath(path)?.deviceAddress else { return }
+        if case .modeDependent = state.decided[address] {
+            state.decided[address] = nil
+            await registry.remove(id: "ble:" + address)
             return
         }
+        guard state.decided[address] == .waitingForBonding else { return }
         state.decided[address] = nil
         await registry.remove(id: "ble:" + address)
     }
@@ -268,8 +303,8 @@ struct BLEDeviceService: Service {
             waitUntilReachable: { try await source.waitUntilConnected() },
             connect: { try source.takeLink() }
         )
-        // An ECG strap: heart rate + live ECG (waveform feed, strips on command).
-        if profile.driver == ManagedDevice.polarECGDriverID { managed.customDriver = PolarECGDriver() }
+        // An ECG strap (heart rate + live ECG) or a vendor protocol (BerryMed, Jumper, Viatom ...).
+        managed.customDriver = BLEDeviceMatcher.customDriver(for: profile)
         return managed
     }
 }
@@ -278,6 +313,9 @@ struct BLEDeviceService: Service {
 private final class DiscoveryState: @unchecked Sendable {
     enum Decision: Equatable {
         case managed, ignored, waitingForBonding
+        /// A device whose profile reads its mode from the advertisement: judged again when this key (its
+        /// manufacturer data and bond) changes.
+        case modeDependent(String)
     }
     let matcher: BLEDeviceMatcher
     var adapter: String?

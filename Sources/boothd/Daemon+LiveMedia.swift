@@ -8,12 +8,17 @@ extension Daemon {
     /// `media.*` budget. The simulator's stethoscope is a 100 Hz tone at half scale (a known level the
     /// end-to-end test measures in the browser). Cameras plugged in later are set by `MediaHotplug`.
     static func liveMedia(config: BoothConfig, camera: CameraPipeline?, simulate: Bool) throws -> LiveMedia {
-        let webrtc = WebRTCConfiguration(
+        var webrtc = WebRTCConfiguration(
             stunServer: config.media.stunServer.isEmpty ? nil : config.media.stunServer,
             turnServer: config.media.turnServer.isEmpty ? nil : config.media.turnServer,
             loopbackOnly: config.media.loopbackOnly
         )
         try webrtc.validate()
+        // Fault injection for the packet-loss end-to-end test (scripts/test.d/49-webrtc-loss.sh): never set in
+        // production.
+        if let loss = ProcessInfo.processInfo.environment["BOOTH_TEST_VIDEO_LOSS"].flatMap(Double.init), loss > 0 {
+            webrtc.injectedVideoLoss = min(loss, 0.5)
+        }
         let audio: (any LiveAudioSource)? =
             simulate && config.simulator.stethoscope
             ? StethoscopeLiveSource(

@@ -98,8 +98,12 @@ struct Daemon {
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil
         let liveMedia: LiveMedia
+        let outputs: StreamOutputs?
         do {
             liveMedia = try Self.liveMedia(config: config, camera: camera, simulate: simulate)
+            outputs = try Self.streamOutputs(config: config)
+            if config.media.automaticBandwidth { await BandwidthMonitor(media: liveMedia).start() }
+            await outputs?.follow(camera)
             hub.liveMedia.attach(liveMedia)
             await Self.wireStethoscopes(media: media, hub: hub, liveMedia: liveMedia)
         } catch {
@@ -151,6 +155,7 @@ struct Daemon {
             ProfileReloadService(library: profiles, logger: Logger(label: "boothd.profiles")),
             MediaHotplug(media: media, profiles: profiles, logger: Logger(label: "boothd.media")) {
                 await liveMedia.setCamera($0)
+                await outputs?.follow($0)
             },
             UsageAggregator(
                 statistics: usage,
@@ -215,7 +220,13 @@ struct Daemon {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await Self.checkpointDatabases(outbox: outbox, usage: usage, logger: logger)
+            throw error
+        }
+        await Self.checkpointDatabases(outbox: outbox, usage: usage, logger: logger)
         logger.notice("boothd stopped")
     }
 

@@ -162,7 +162,11 @@ actor MediaHotplug: Service {
                 model: info.card,
                 transport: "v4l2",
                 pipeline: pipeline,
-                controls: V4L2CameraControls(path: devnode, limits: match?.profile.quirks.cameraControls ?? [])
+                controls: ExtensionUnitCameraControls(
+                    base: V4L2CameraControls(path: devnode, limits: match?.profile.quirks.cameraControls ?? []),
+                    declared: match?.profile.quirks.extensionControls ?? [],
+                    link: UVCNodeLink(path: devnode)
+                )
             )
         )
         logger.notice(

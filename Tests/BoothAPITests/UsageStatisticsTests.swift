@@ -93,23 +93,28 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
         try await session("S4") {
             _ = try await outbox.assign(measurementID: unassigned, to: nil, reason: "taken just before")
         }
-        // A device failure reported by the supervisor through the registry: counted once per entry into error.
-        await registry.update(
-            DeviceStatus(id: "sim:bp-cuff", role: .bp, transport: "simulated", state: .connecting, lastSeenMicros: 1)
-        )
-        await registry.update(
-            DeviceStatus(
-                id: "sim:bp-cuff",
-                role: .bp,
-                transport: "simulated",
-                state: .error(reason: "link lost"),
-                lastSeenMicros: 2
+        // Connections and a failure reported by the supervisor through the registry: a connection is counted
+        // each time the cuff becomes ready from not connected (not when a measurement ends), a failure once per
+        // entry into error.
+        let cuffStates: [DeviceState] = [
+            .connecting, .ready, .measuring, .ready, .error(reason: "link lost"), .error(reason: "still lost"),
+            .connecting, .measuring, .ready, .gone,
+        ]
+        for (index, state) in cuffStates.enumerated() {
+            await registry.update(
+                DeviceStatus(
+                    id: "sim:bp-cuff",
+                    role: .bp,
+                    transport: "simulated",
+                    state: state,
+                    lastSeenMicros: Int64(index + 1)
+                )
             )
-        )
+        }
         let day = statistics.day(ofMicros: clock.now)
         try await eventually {
-            try statistics.cursor == outbox.lastEventID
-                && (statistics.report(since: day, until: day).roles.first { $0.role == "bp" }?.failures == 1)
+            let bp = try statistics.report(since: day, until: day).roles.first { $0.role == "bp" }
+            return statistics.cursor == outbox.lastEventID && bp?.failures == 1 && bp?.connections == 2
         }
         let report = try statistics.report(since: day, until: day)
         #expect(report.sessions == 4)
@@ -125,6 +130,8 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
         // Cuff pressures are not readings: 2 blood pressures.
         #expect(role("bp")?.measurements == 2)
         #expect(role("bp")?.failures == 1)
+        #expect(device("sim:bp-cuff")?.connections == 2)
+        #expect(device("sim:thermometer")?.connections == 0)
         #expect(device("sim:thermometer")?.sessionsUsed == 2)
         #expect(device("sim:thermometer")?.usageRate == 0.5)
         #expect(device("sim:thermometer")?.retakes == 1)
@@ -306,7 +313,8 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
             sessionsUsed: 3,
             measurements: 4,
             failures: 0,
-            retakes: 1
+            retakes: 1,
+            connections: 5
         )
         let role = UsageRow(
             deviceId: nil,
@@ -317,7 +325,8 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
             measurements: 4,
             failures: 0,
             retakes: 1,
-            notReady: 2
+            notReady: 2,
+            connections: 6
         )
         let checks = UsageReadiness(runs: 3, ready: 1, warning: 1, missing: 1)
         let report = UsageReport(
@@ -333,19 +342,19 @@ private func vital(_ id: String, _ kind: MeasurementKind, device: String, at mic
         #expect(
             TechnicianViews.usageTable(report) == [
                 "usage 2026-11-26 to 2026-11-26 (Europe/Paris): 4 sessions",
-                "ROLE         DEVICE           MODEL           USED IN  RATE  READINGS  RETAKES  FAILURES  NOT READY",
-                "thermometer  (all)            -               3/4      75%   4         1        0         2",
-                "thermometer  sim:thermometer  HTS, simulated  3/4      75%   4         1        0         -",
+                "ROLE         DEVICE           MODEL           USED IN  RATE  READINGS  RETAKES  FAILURES  CONNECTS  NOT READY",
+                "thermometer  (all)            -               3/4      75%   4         1        0         6         2",
+                "thermometer  sim:thermometer  HTS, simulated  3/4      75%   4         1        0         5         -",
                 "readiness checks: 3 (1 ready, 1 warning, 1 missing)",
             ]
         )
         #expect(
             TechnicianViews.usageCSV(report) == """
-                day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures,not_ready
-                2026-11-26,thermometer,,,4,3,0.7500,4,1,0,2
-                2026-11-26,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0,0
-                total,thermometer,,,4,3,0.7500,4,1,0,2
-                total,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0,0
+                day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures,not_ready,connections
+                2026-11-26,thermometer,,,4,3,0.7500,4,1,0,2,6
+                2026-11-26,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0,0,5
+                total,thermometer,,,4,3,0.7500,4,1,0,2,6
+                total,thermometer,sim:thermometer,"HTS, simulated",4,3,0.7500,4,1,0,0,5
 
                 """
         )

@@ -47,6 +47,30 @@ extension CameraPipelineTests {
             }
         }
 
+        /// get-stats on a peer nobody answered: webrtcbin replies (bounded), with no receiver report yet, so the
+        /// monitor changes nothing; a stopped peer gives nil at once.
+        @Test func statisticsBeforeAnyReceiverReportLeaveTheBudgetAlone() async throws {
+            let camera = SimulatedCamera.make(
+                pattern: .ball,
+                mode: VideoMode(width: 640, height: 360, framesPerSecond: 15)
+            )
+            try await camera.start()
+            let media = LiveMedia(camera: camera, audio: nil)
+            let (peer, _) = try await media.openPeer(tracks: WebRTCTracks(video: true, audio: false))
+            let started = ContinuousClock.now
+            let stats = await peer.statistics()
+            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(stats?.remoteReports == 0)
+            #expect(stats?.pathReport == nil)
+            let monitor = BandwidthMonitor(media: media)
+            await monitor.step()
+            #expect(await monitor.history.isEmpty)
+            #expect(await media.plan.videoKbps == BandwidthPolicy().plan(audioBitrate: nil).videoKbps)
+            await media.close()
+            #expect(await peer.statistics() == nil)
+            await camera.close()
+        }
+
         @Test func badSignalingGivesTypedErrors() async throws {
             let peer = try WebRTCPeer(id: "t", tracks: WebRTCTracks(video: false, audio: true))
             await #expect(throws: WebRTCError.wrongState("an answer is only accepted once, after the offer")) {

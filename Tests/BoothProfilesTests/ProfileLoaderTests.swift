@@ -177,3 +177,66 @@ struct ProfileLoaderTests {
         #expect(throws: ProfileError.self) { try ProfileLoader.parse(outOfRange, file: "c.yaml") }
     }
 }
+
+@Suite("Profile advertising mode")
+struct ProfileAdvertisingModeTests {
+    func profile(_ mode: String) -> String {
+        """
+        id: omron.test
+        name: Omron
+        role: bp
+        transport: ble
+        driver: ble.bps
+        match:
+          - ble: {services: [0x1810], manufacturer_data: {company: 0x020e}}
+        advertising_mode:
+        \(mode)
+        """
+    }
+
+    @Test func shippedOmronProfileDeclaresItsModeByte() throws {
+        let omron = try #require(try Shipped.load()["omron.bps"])
+        #expect(
+            omron.advertisingMode
+                == BLEAdvertisingMode(companyID: 0x020E, offset: 1, mask: 0x08, pairing: 0x08, transfer: 0x00)
+        )
+    }
+
+    @Test func readsTheModeSection() throws {
+        let parsed = try ProfileLoader.parse(
+            profile("  company: 0x020e\n  byte: 1\n  mask: 0x08\n  pairing: 0x08\n  transfer: 0"),
+            file: "o.yaml"
+        )
+        #expect(parsed.advertisingMode?.mode(of: BLEAdvertisement(manufacturerData: [0x020E: [1, 9]])) == .pairing)
+    }
+
+    @Test func badModeSectionsNameFileLineAndKey() throws {
+        let cases: [(String, String)] = [
+            (
+                "  company: 0x020e\n  byte: 1\n  mask: 0x08\n  pairing: 0x10\n  transfer: 0",
+                "o.yaml:11: advertising_mode.mask: pairing and transfer must be values of the mask's bits"
+            ),
+            (
+                "  company: 0x020e\n  byte: 1\n  mask: 0x08\n  pairing: 0x08\n  transfer: 0x08",
+                "o.yaml:12: advertising_mode.pairing: pairing and transfer must differ"
+            ),
+            ("  company: 0x020e\n  byte: 1\n  mask: 0x08\n  pairing: 0x08", "advertising_mode.transfer: missing"),
+            (
+                "  company: 0x020e\n  byte: 40\n  mask: 0x08\n  pairing: 0x08\n  transfer: 0",
+                "o.yaml:10: advertising_mode.byte: 40 is out of range 0...28"
+            ),
+            (
+                "  company: 0x020e\n  byte: 1\n  mask: 0x08\n  pairing: 0x08\n  transfer: 0\n  colour: red",
+                "o.yaml:14: advertising_mode.colour: unknown key"
+            ),
+        ]
+        for (section, expected) in cases {
+            do {
+                _ = try ProfileLoader.parse(profile(section), file: "o.yaml")
+                Issue.record("accepted \(section)")
+            } catch {
+                #expect(error.description.contains(expected), "\(error.description) lacks \(expected)")
+            }
+        }
+    }
+}

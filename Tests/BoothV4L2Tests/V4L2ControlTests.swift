@@ -1,3 +1,5 @@
+import BoothCore
+import Glibc
 import Testing
 
 @testable import BoothV4L2
@@ -105,5 +107,32 @@ import Testing
         // /dev/null answers the V4L2 capability query with ENOTTY.
         #expect(throws: V4L2Error.notCaptureDevice(path: "/dev/null")) { try V4L2Device(path: "/dev/null") }
         #expect(V4L2Discovery.captureDevices(directory: "/nonexistent").isEmpty)
+    }
+}
+
+/// The real `UVCIOC_CTRL_QUERY` ioctl on a node whose driver is not uvcvideo answers ENOTTY: reported as
+/// "not a UVC device" (no lab device implements extension units, so this error path is what CI can check).
+@Suite struct UVCExtensionIoctlTests {
+    @Test func nonUVCNodeIsNotAUVCDevice() throws {
+        let fd = open("/dev/null", O_RDWR)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var data: [UInt8] = [0]
+        let error = #expect(throws: UVCExtensionError.self) {
+            try UVCExtensionQuery.perform(
+                fd: fd,
+                path: "/dev/null",
+                unit: 4,
+                selector: 1,
+                request: .getInfo,
+                data: &data
+            )
+        }
+        #expect(error == .notUVCDevice(path: "/dev/null"))
+        #expect(error?.description.hasPrefix("/dev/null is not a UVC device") == true)
+        let link = UVCNodeLink(path: "/nonexistent/video9")
+        #expect(throws: UVCExtensionError.queryFailed(control: "unit 4 selector 1", request: .getInfo, errno: 2)) {
+            try link.query(unit: 4, selector: 1, request: .getInfo, data: &data)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import BoothCore
 import Foundation
 import Testing
 
@@ -62,6 +63,20 @@ struct VividLabTests {
         print(
             "vivid controls: \(controls.count), e.g. \(controls.prefix(6).map { "\($0.key)[\($0.minimum)...\($0.maximum)]" })"
         )
+    }
+
+    /// vivid implements no UVC extension unit (no lab device does): the real UVCIOC_CTRL_QUERY gets ENOTTY,
+    /// reported as "not a UVC device", through the open node and through the by-path link boothd uses.
+    @Test func extensionUnitQueryOnVividIsNotAUVCDevice() throws {
+        let device = try V4L2Device(path: path)
+        defer { device.close() }
+        var data: [UInt8] = [0]
+        #expect(throws: UVCExtensionError.notUVCDevice(path: path)) {
+            try device.query(unit: 4, selector: 1, request: .getInfo, data: &data)
+        }
+        #expect(throws: UVCExtensionError.notUVCDevice(path: path)) {
+            try UVCNodeLink(path: path).query(unit: 4, selector: 1, request: .getInfo, data: &data)
+        }
     }
 
     @Test func pipelineStreamsSnapshotsRecoversFromWedgeAndReportsUnplug() async throws {

@@ -164,6 +164,12 @@ class Boothd:
     def rss_mib(self):
         return self.status_kib("VmRSS") / 1024
 
+    def cpu_seconds(self):
+        """User + system CPU time of the process so far (all its threads)."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def threads(self):
         return len(os.listdir(f"/proc/{self.process.pid}/task"))
 

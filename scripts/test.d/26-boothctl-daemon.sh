@@ -77,6 +77,13 @@ timeout 10 "$ctl" measure nosuch --count 1 --timeout 2 "${S[@]}" 2>"$work/nosuch
 [ $status != 0 ] && grep -q 'no device "nosuch" (known: sim:bp-cuff, sim:camera, sim:ecg, sim:oximeter, sim:stethoscope, sim:thermometer)' "$work/nosuch.err" \
     || fail "measure of an unknown device: $(cat "$work/nosuch.err")"
 
+# usage counts each simulated device's connection (it became ready once since boothd started).
+timeout 10 "$ctl" usage "${S[@]}" --format json | "$py" -c '
+import json,sys
+d=json.load(sys.stdin); c={r["deviceId"]:r["connections"] for r in d["devices"]}
+assert all(c.get(i)==1 for i in ["sim:bp-cuff","sim:camera","sim:ecg","sim:oximeter","sim:stethoscope","sim:thermometer"]), c' \
+    || fail "usage connections of the simulated devices"
+
 # forget: the device supervisor drops the device; it is gone from the list afterwards.
 timeout 10 "$ctl" forget sim:bp-cuff "${S[@]}" >"$work/forget.txt" 2>&1 || fail "forget exited $?: $(cat "$work/forget.txt")"
 grep -q "forgot sim:bp-cuff (bp)" "$work/forget.txt" || fail "forget output: $(cat "$work/forget.txt")"
@@ -160,11 +167,11 @@ check_usage <"$work/usage.json" || fail "usage rates: $(cat "$work/usage.json")"
 validate usageData <"$work/usage.json" || fail "usage --format json does not match usageData"
 today=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["until"])' "$work/usage.json")
 timeout 10 "$ctl" usage "${T[@]}" --since "$today" --until "$today" --format csv >"$work/usage.csv"
-grep -qx "total,oximeter,,,4,3,0.7500,4,1,0,0" "$work/usage.csv" || { cat "$work/usage.csv"; fail "usage csv"; }
-grep -qx "$today,oximeter,test:oximeter,test.record,4,3,0.7500,4,1,0,0" "$work/usage.csv" \
+grep -qx "total,oximeter,,,4,3,0.7500,4,1,0,0,0" "$work/usage.csv" || { cat "$work/usage.csv"; fail "usage csv"; }
+grep -qx "$today,oximeter,test:oximeter,test.record,4,3,0.7500,4,1,0,0,0" "$work/usage.csv" \
     || { cat "$work/usage.csv"; fail "usage csv day row"; }
 timeout 10 "$ctl" usage "${T[@]}" >"$work/usage.txt"
-grep -Eq "^oximeter +test:oximeter +test.record +3/4 +75% +4 +1 +0 +-$" "$work/usage.txt" \
+grep -Eq "^oximeter +test:oximeter +test.record +3/4 +75% +4 +1 +0 +0 +-$" "$work/usage.txt" \
     || { cat "$work/usage.txt"; fail "usage table"; }
 status=0
 "$ctl" usage "${T[@]}" --since 2026-13-01 2>"$work/err.txt" || status=$?

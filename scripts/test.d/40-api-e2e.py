@@ -497,11 +497,15 @@ async def test_overflow_and_stall(state_dir):
     daemon.start()
     try:
         other, _ = await connect(daemon, "bystander")
-        # Overflow: 20000 bad acks (not rate limited, each answered by an error), no reads: the replies alone
-        # pass 64 KiB.
+        # Overflow: 20000 bad acks (not rate limited, each answered by a ~110-byte error: 2.2 MB), no reads. boothd
+        # fixes each session socket's kernel send buffer (256 KiB, doubled by the kernel); left to autotune it
+        # would grow to tcp_wmem's maximum (4 MiB) and hold every reply. The acks also wait in boothd's receive
+        # buffer after the flood ends, so the client must go on not reading until boothd has worked through them:
+        # reading earlier lets it keep pace with the replies, and then nothing overflows.
         mute = RawClient(daemon, "overflow")
         loop = asyncio.get_running_loop()
-        frames = [{"type": "ack", "upTo": 10**12 + i} for i in range(20000)]
+        count = 20000
+        frames = [{"type": "ack", "upTo": 10**12 + i} for i in range(count)]
 
         def flood():
             try:
@@ -511,6 +515,12 @@ async def test_overflow_and_stall(state_dir):
                 pass  # closed by boothd: what this test expects
 
         await asyncio.wait_for(loop.run_in_executor(None, flood), 30)
+        for _ in range(300):
+            if "not reading" in open(daemon.log.name).read():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("a client with megabytes of unread replies was not closed within 30 s")
         close_code = None
         try:
             while True:

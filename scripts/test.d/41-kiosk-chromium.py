@@ -5,41 +5,29 @@ Usage: python 41-kiosk-chromium.py BOOTHD_BINARY REPO_ROOT CHROMIUM
 """
 
 import asyncio
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-
-import websockets
 
 BOOTHD, ROOT, CHROMIUM = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from boothd_harness import Boothd, Client  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def record(port, token):
-    async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
-        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": token, "clientId": "feeder"}))
-        requests = [
+async def record(daemon):
+    client = await Client.connect(daemon, "feeder")
+    try:
+        for name, params in [
             ("session.start", {"sessionId": "S-chromium", "contextRef": "opaque"}),
             ("test.record", {"measurementId": "chromium-spo2", "value": 93}),
-        ]
-        for index, (name, params) in enumerate(requests):
-            await ws.send(json.dumps({"type": "command", "id": str(index), "command": name, "params": params}))
-        results = 0
-        while results < len(requests):
-            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            if message["type"] == "error":
-                raise AssertionError(message)
-            results += message["type"] == "result"
+        ]:
+            reply = await client.command(name, timeout=5, **params)
+            if reply["type"] != "result":
+                raise AssertionError(reply)
+    finally:
+        await client.close()
 
 
 class Kiosk:
@@ -47,23 +35,11 @@ class Kiosk:
 
     def __init__(self, state, settings):
         self.state = state
-        self.port = free_port()
-        log = open(os.path.join(state, "boothd.log"), "wb")
-        arguments = [f"api.port={self.port}", f"storage.state_directory={state}",
-                     f"api.allowed_origins=http://127.0.0.1:{self.port}", f"api.web_directory={ROOT}/web"] + settings
-        self.daemon = subprocess.Popen([BOOTHD] + [item for a in arguments for item in ("--set", a)],
-                                       stdout=log, stderr=log)
-        deadline = time.time() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.1)
-        self.token = open(os.path.join(state, "api-token")).read().strip()
+        self.daemon = Boothd(BOOTHD, state_dir=state, settings=dict(settings, **{"api.web_directory": f"{ROOT}/web"}))
+        self.port = self.daemon.port
+        self.daemon.settings["api.allowed_origins"] = f"http://127.0.0.1:{self.port}"
+        self.daemon.start(timeout=20)
+        self.token = self.daemon.token
 
     def dom(self):
         profile = os.path.join(self.state, "chromium-profile")
@@ -74,8 +50,7 @@ class Kiosk:
         ], capture_output=True, text=True, timeout=60).stdout
 
     def stop(self):
-        self.daemon.terminate()
-        self.daemon.wait(timeout=10)
+        self.daemon.stop(timeout=10)
 
 
 def report(what, dom, checks):
@@ -88,9 +63,9 @@ def report(what, dom, checks):
 
 def main():
     with tempfile.TemporaryDirectory(prefix="boothd-kiosk-") as state:
-        kiosk = Kiosk(state, ["api.test_commands=true", "simulator.mode=off"])
+        kiosk = Kiosk(state, {"api.test_commands": "true", "simulator.mode": "off"})
         try:
-            asyncio.run(record(kiosk.port, kiosk.token))
+            asyncio.run(record(kiosk.daemon))
             dom = kiosk.dom()
             report("kiosk page", dom, {
                 "connected": "connected (storage ok)" in dom,
@@ -105,8 +80,8 @@ def main():
 def simulator():
     """The embedded default: boothd on its simulator, no test commands; the page shows its devices and vitals."""
     with tempfile.TemporaryDirectory(prefix="boothd-kiosk-sim-") as state:
-        kiosk = Kiosk(state, ["simulator.mode=on", "simulator.interval_seconds=0.3",
-                              f"profiles.directories={ROOT}/firmware-profiles"])
+        kiosk = Kiosk(state, {"simulator.mode": "on", "simulator.interval_seconds": "0.3",
+                              "profiles.directories": f"{ROOT}/firmware-profiles"})
         try:
             time.sleep(6)  # the cuff and the thermometer measure less often than the oximeter
             dom = kiosk.dom()

@@ -17,7 +17,6 @@ import json
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,11 +27,17 @@ import jsonschema
 import websockets
 
 BOOTHD, ROOT, CHROMIUM = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+from boothd_harness import Boothd  # noqa: E402
 SECONDS = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 8.0
 PATTERN = sys.argv[sys.argv.index("--pattern") + 1] if "--pattern" in sys.argv else "ball"
 AUDIO = "--no-audio" not in sys.argv
-TICKS = os.sysconf("SC_CLK_TCK")
 AS_JSON = "--json" in sys.argv
+# --loss F: boothd drops that fraction of video RTP packets before webrtcbin (BOOTH_TEST_VIDEO_LOSS); Chromium's
+# receiver reports show the loss and boothd's BandwidthMonitor must lower the live budget (49-webrtc-loss.sh).
+LOSS = float(sys.argv[sys.argv.index("--loss") + 1]) if "--loss" in sys.argv else 0.0
+if LOSS > 0:
+    os.environ["BOOTH_TEST_VIDEO_LOSS"] = str(LOSS)
 BUDGET_KBPS = 1000
 SOURCE_AMPLITUDE = 0.5  # Daemon+LiveMedia.swift: audiotestsrc volume 0.5, 100 Hz
 
@@ -40,51 +45,28 @@ SERVER = jsonschema.Draft202012Validator(json.load(open(os.path.join(ROOT, "docs
 CLIENT = jsonschema.Draft202012Validator(json.load(open(os.path.join(ROOT, "docs/api/client-messages.schema.json"))))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def log(text):
     if not AS_JSON:
         print(text, flush=True)
 
 
-class Boothd:
-    def __init__(self, state, settings):
-        self.port = free_port()
-        self.log = open(os.path.join(state, "boothd.log"), "wb")
-        arguments = [f"api.port={self.port}", f"storage.state_directory={state}",
-                     f"api.allowed_origins=http://127.0.0.1:{self.port}", f"api.web_directory={ROOT}/web",
-                     "simulator.mode=on", "simulator.interval_seconds=1", f"media.budget_kbps={BUDGET_KBPS}", f"simulator.camera_pattern={PATTERN}",
-                     f"profiles.directories={ROOT}/firmware-profiles"] + settings
-        self.process = subprocess.Popen([BOOTHD] + [i for a in arguments for i in ("--set", a)],
-                                        stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise SystemExit("boothd did not start")
-                time.sleep(0.1)
-        self.token = open(os.path.join(state, "api-token")).read().strip()
+def start_boothd(state):
+    """The real boothd on its simulator (camera and stethoscope tone), serving the kiosk page to its own origin."""
+    boothd = Boothd(BOOTHD, state_dir=state, settings={
+        "api.web_directory": f"{ROOT}/web", "simulator.mode": "on", "simulator.interval_seconds": "1",
+        "media.budget_kbps": str(BUDGET_KBPS), "simulator.camera_pattern": PATTERN,
+        "profiles.directories": f"{ROOT}/firmware-profiles",
+    })
+    boothd.settings["api.allowed_origins"] = f"http://127.0.0.1:{boothd.port}"
+    try:
+        return boothd.start(timeout=20)
+    except RuntimeError as error:
+        raise SystemExit(f"boothd did not start: {error}")
 
-    def cpu_seconds(self):
-        """boothd's user + system CPU time so far (all its threads)."""
-        fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
 
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise SystemExit("boothd did not stop within 10 s of SIGTERM")
+def stop_boothd(boothd):
+    if boothd.stop(timeout=10) == -9:  # the harness kills what SIGTERM did not stop
+        raise SystemExit("boothd did not stop within 10 s of SIGTERM")
 
 
 async def signaling(boothd):
@@ -162,7 +144,7 @@ async def signaling(boothd):
                 break
     deadline = time.time() + 10
     pattern = re.compile(rf"\bpeer={gone}\b.*webrtc peer stopped|webrtc peer stopped.*\bpeer={gone}\b")
-    while not any(pattern.search(line) for line in open(boothd.log.name, errors="replace")):
+    while not any(pattern.search(line) for line in open(boothd.log_path, errors="replace")):
         if time.time() > deadline:
             raise AssertionError(f"peer {gone} of a disconnected client was not stopped")
         await asyncio.sleep(0.1)
@@ -312,24 +294,46 @@ async def receive_in_chromium(boothd, state):
             "audio + video within budget": wire_kbps <= BUDGET_KBPS,
         }
         figures["secondsToFirstFrame"] = round(first_frame_seconds, 2)
+        if LOSS > 0:
+            figures, checks = loss_checks(boothd, figures, video, first["video"], decoded)
         return figures, checks, None
     finally:
         chromium.stop()
 
 
+def loss_checks(boothd, figures, video, first_video, decoded):
+    """With injected loss: the estimate measured from RTCP goes down, the camera's budget follows, video goes on."""
+    text = open(boothd.log.name, errors="replace").read()
+    measured = [int(k) for k in re.findall(r"measured bandwidth.*?kbps=(\d+)", text)]
+    plans = [int(k) for k in re.findall(r"live media budget.*?video (\d+)", text)]
+    losses = [float(k) for k in re.findall(r"measured bandwidth.*?loss=([0-9.]+)", text)]
+    figures.update({
+        "injectedLoss": LOSS, "measuredKbps": measured, "videoBudgetKbps": plans[-8:],
+        "reportedLoss": round(max(losses), 3) if losses else None,
+    })
+    checks = {
+        "receiver reports loss": bool(losses) and max(losses) > 0.05,
+        "measured bandwidth lowered below 80% of the budget": bool(measured) and min(measured) < 0.8 * BUDGET_KBPS,
+        "video budget follows the measurement": bool(plans) and min(plans) < 0.8 * BUDGET_KBPS,
+        "video still decoded": decoded[-1] > first_video["framesDecoded"],
+        "never above the budget": all(k <= BUDGET_KBPS for k in measured),
+    }
+    return figures, checks
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="boothd-webrtc-") as state:
-        boothd = Boothd(state, [])
+        boothd = start_boothd(state)
         try:
             started = time.time()
             if "--no-signaling" not in sys.argv:
                 asyncio.run(signaling(boothd))
             figures, checks, _ = asyncio.run(receive_in_chromium(boothd, state))
         except BaseException:
-            boothd.stop()
-            sys.stderr.write(open(os.path.join(state, "boothd.log"), errors="replace").read()[-4000:])
+            stop_boothd(boothd)
+            sys.stderr.write(boothd.log_text()[-4000:])
             raise
-        boothd.stop()
+        stop_boothd(boothd)
         failed = [name for name, ok in checks.items() if not ok]
         if AS_JSON:
             print(json.dumps(figures))

@@ -26,7 +26,7 @@ if [ "$rc" -eq 125 ] && ! grep -q "guest up" "$log"; then
     tail -5 "$log"
     exit 0
 fi
-if [ "$rc" -ne 0 ] || ! grep -q "Test run with 3 tests in 1 suite passed" "$log"; then
+if [ "$rc" -ne 0 ] || ! grep -q "Test run with 4 tests in 1 suite passed" "$log"; then
     echo "video lab: FAILED (rc=$rc); log tail:"
     tail -40 "$log"
     exit 1

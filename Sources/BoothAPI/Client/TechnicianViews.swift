@@ -86,12 +86,15 @@ public enum TechnicianViews {
             "usage \(report.since) to \(report.until) (\(report.timeZone)): \(report.sessions) session"
                 + (report.sessions == 1 ? "" : "s")
         ]
-        let header = ["ROLE", "DEVICE", "MODEL", "USED IN", "RATE", "READINGS", "RETAKES", "FAILURES", "NOT READY"]
+        let header = [
+            "ROLE", "DEVICE", "MODEL", "USED IN", "RATE", "READINGS", "RETAKES", "FAILURES", "CONNECTS", "NOT READY",
+        ]
         func cells(_ row: UsageRow) -> [String] {
             [
                 row.role, row.deviceId ?? "(all)", row.model ?? "-", "\(row.sessionsUsed)/\(row.sessions)",
                 row.usageRate.map { String(format: "%.0f%%", $0 * 100) } ?? "-", "\(row.measurements)",
-                "\(row.retakes)", "\(row.failures)", row.deviceId == nil ? "\(row.notReady)" : "-",
+                "\(row.retakes)", "\(row.failures)", "\(row.connections)",
+                row.deviceId == nil ? "\(row.notReady)" : "-",
             ]
         }
         var rows: [[String]] = []
@@ -113,13 +116,13 @@ public enum TechnicianViews {
     /// (`day` = `total`).
     public static func usageCSV(_ report: UsageReport) -> String {
         var lines = [
-            "day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures,not_ready"
+            "day,role,device_id,model,sessions,sessions_used,usage_rate,measurements,retakes,failures,not_ready,connections"
         ]
         func line(_ day: String, _ row: UsageRow) -> String {
             [
                 day, row.role, row.deviceId ?? "", row.model ?? "", "\(row.sessions)", "\(row.sessionsUsed)",
                 row.usageRate.map { String(format: "%.4f", $0) } ?? "", "\(row.measurements)", "\(row.retakes)",
-                "\(row.failures)", "\(row.notReady)",
+                "\(row.failures)", "\(row.notReady)", "\(row.connections)",
             ].map(csvField).joined(separator: ",")
         }
         for day in report.days {

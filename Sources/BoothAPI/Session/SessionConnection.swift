@@ -187,12 +187,17 @@ struct SessionConnection {
     /// so the channel stays writable even when the client does not read. That matters because the WebSocket
     /// library answers a client's ping from the reading side: were the channel unwritable, the pong write would
     /// wait, and with it the reading of that client's commands.
+    ///
+    /// The kernel's send buffer is fixed at `kernelSendBuffer`: left to autotune, it grows to `tcp_wmem`'s maximum
+    /// (4 MiB) for a client that does not read, so memory per client would not be bounded by
+    /// `api.client_queue_bytes`, and a stalled client would be noticed only after megabytes.
     private func writeLoop() async {
         if let channel {
             try? await channel.setOption(
                 ChannelOptions.writeBufferWaterMark,
                 value: .init(low: Self.socketBacklog * 32, high: Self.socketBacklog * 64)
             ).get()
+            try? await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.kernelSendBuffer).get()
         }
         var unchecked = 0
         while let frame = await queue.next() {
@@ -218,6 +223,9 @@ struct SessionConnection {
 
     /// Bytes of frames allowed to wait in the channel for the client to read them.
     static let socketBacklog = 64 * 1024
+    /// SO_SNDBUF of a session socket (the kernel doubles it for its bookkeeping): room for about 100 measurement
+    /// events with their FHIR bundles, far more than a reading client ever leaves unread on loopback.
+    static let kernelSendBuffer: SocketOptionValue = 256 * 1024
     static let checkEvery = 16 * 1024
 
     /// Waits (polling, backing off to 50 ms) until the channel holds less than `socketBacklog` bytes.
@@ -612,7 +620,8 @@ struct SessionConnection {
             ],
             device: DeviceIdentity(id: "test:oximeter", transport: "simulated", model: "test.record"),
             receivedAtMicros: Outbox.currentMicros(),
-            origin: origin
+            origin: origin,
+            receivedBoot: hub.outbox.bootNow()
         )
         let binding = try await hub.outbox.record(measurement, trustedTakenAtMicros: nil)
         return Wire.object([("measurementId", Wire.string(id)), ("binding", Wire.string(binding.rawValue))])

@@ -98,7 +98,8 @@ public struct DecodedReading: Sendable, Hashable {
             raw: raw,
             // A multi-user device's slot travels with the reading: the service layer decides from it whether
             // the reading may go to the active session (UserSlotRule).
-            provenance: UserSlotRule.slot(of: self).map { MeasurementProvenance(userSlot: $0) }
+            provenance: UserSlotRule.slot(of: self).map { MeasurementProvenance(userSlot: $0) },
+            receivedBoot: context.receivedBoot
         )
     }
 }
@@ -109,11 +110,14 @@ public struct MeasurementContext: Sendable, Hashable {
     public var device: DeviceIdentity
     /// Receive time, microseconds since the Unix epoch (UTC).
     public var receivedAtMicros: Int64
+    /// Receive time on the boot clock, when the caller has one (see `Measurement.receivedBoot`).
+    public var receivedBoot: BootInstant?
 
-    public init(id: String, device: DeviceIdentity, receivedAtMicros: Int64) {
+    public init(id: String, device: DeviceIdentity, receivedAtMicros: Int64, receivedBoot: BootInstant? = nil) {
         self.id = id
         self.device = device
         self.receivedAtMicros = receivedAtMicros
+        self.receivedBoot = receivedBoot
     }
 }
 

@@ -225,20 +225,6 @@ public struct PolarECGDriver: GATTDeviceDriver {
     }
 
     private func deviceInfo(_ link: some GATTLink) async -> GATTMeasurementDriver.DeviceInfo {
-        var info = GATTMeasurementDriver.DeviceInfo()
-        if let bytes = try? await link.read(GATTMeasurementDriver.battery), let level = try? BatteryLevel(bytes: bytes)
-        {
-            info.batteryPercent = Int(level.percent)
-        }
-        func text(_ uuid: GATTUUID) async -> String? {
-            guard let bytes = try? await link.read(uuid), let value = try? DeviceInformationString(bytes: bytes) else {
-                return nil
-            }
-            return value.text
-        }
-        info.firmware = await text(GATTMeasurementDriver.firmware)
-        info.serial = await text(GATTMeasurementDriver.serial)
-        info.model = await text(GATTMeasurementDriver.model)
-        return info
+        await .read(on: link)
     }
 }

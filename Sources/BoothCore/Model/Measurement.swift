@@ -17,6 +17,10 @@ public struct Measurement: Sendable, Hashable, Codable, Identifiable {
     public var deviceTime: DeviceTimestamp?
     /// When boothd received the bytes (microseconds since the Unix epoch, UTC).
     public var receivedAtMicros: Int64
+    /// The same moment on the boot clock, which wall-clock steps do not move: session binding judges a live
+    /// reading by it when the session start was stamped in the same boot. Nil on readings stamped before it
+    /// existed and on readings from elsewhere.
+    public var receivedBoot: BootInstant?
     /// Live reading, or a stored record fetched from device memory.
     public var origin: Origin
     /// How the value was obtained.
@@ -50,7 +54,8 @@ public struct Measurement: Sendable, Hashable, Codable, Identifiable {
         origin: Origin = .live,
         method: Method = .automatic,
         raw: [UInt8] = [],
-        provenance: MeasurementProvenance? = nil
+        provenance: MeasurementProvenance? = nil,
+        receivedBoot: BootInstant? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -63,6 +68,7 @@ public struct Measurement: Sendable, Hashable, Codable, Identifiable {
         self.method = method
         self.raw = raw
         self.provenance = provenance
+        self.receivedBoot = receivedBoot
     }
 
     /// The value carrying `code`, if present.

@@ -61,6 +61,9 @@ public struct DeviceProfile: Sendable, Hashable, Codable, Identifiable {
     public var serial: SerialSettings?
     /// GATT layout for vendor BLE profiles (which characteristics to subscribe to and write).
     public var gatt: GATTLayout?
+    /// Where the device's advertisement says "pairing mode" or "transfer mode" (BLE devices such as Omron cuffs);
+    /// nil: the advertisement carries no mode and boothd connects by its policy alone.
+    public var advertisingMode: BLEAdvertisingMode?
     public var quirks: ProfileQuirks
     /// Firmware versions a recorded trace proves work, as the device reports them.
     public var verifiedFirmware: [String]
@@ -82,6 +85,7 @@ public struct DeviceProfile: Sendable, Hashable, Codable, Identifiable {
         match: [MatchRule],
         serial: SerialSettings? = nil,
         gatt: GATTLayout? = nil,
+        advertisingMode: BLEAdvertisingMode? = nil,
         quirks: ProfileQuirks = ProfileQuirks(),
         verifiedFirmware: [String] = [],
         trace: String? = nil,
@@ -98,6 +102,7 @@ public struct DeviceProfile: Sendable, Hashable, Codable, Identifiable {
         self.match = match
         self.serial = serial
         self.gatt = gatt
+        self.advertisingMode = advertisingMode
         self.quirks = quirks
         self.verifiedFirmware = verifiedFirmware
         self.trace = trace
@@ -211,6 +216,8 @@ public struct ProfileQuirks: Sendable, Hashable, Codable {
     public var cameraControls: [CameraControlRange] = []
     /// A UVC extension unit driving the illumination LEDs.
     public var ledExtensionUnit: LEDExtensionUnit?
+    /// UVC extension-unit controls the camera has (exposed like V4L2 controls, by their declared name).
+    public var extensionControls: [UVCExtensionControl] = []
 
     public init(
         needsBonding: Bool = false,
@@ -219,7 +226,8 @@ public struct ProfileQuirks: Sendable, Hashable, Codable {
         sharedUSBID: Bool = false,
         connectsBriefly: Bool = false,
         cameraControls: [CameraControlRange] = [],
-        ledExtensionUnit: LEDExtensionUnit? = nil
+        ledExtensionUnit: LEDExtensionUnit? = nil,
+        extensionControls: [UVCExtensionControl] = []
     ) {
         self.needsBonding = needsBonding
         self.needsTimeSync = needsTimeSync
@@ -228,6 +236,7 @@ public struct ProfileQuirks: Sendable, Hashable, Codable {
         self.connectsBriefly = connectsBriefly
         self.cameraControls = cameraControls
         self.ledExtensionUnit = ledExtensionUnit
+        self.extensionControls = extensionControls
     }
 }
 

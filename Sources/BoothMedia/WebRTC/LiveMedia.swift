@@ -112,6 +112,8 @@ public actor LiveMedia {
     private var audioTask: Task<Void, Never>?
     private var audioLive = false
     private var measuredKbps: Int?
+    /// What `BandwidthMonitor` measured from the receivers' RTCP reports (nil: nothing below the budget).
+    private var automaticKbps: Int?
     /// The plan in force.
     public private(set) var plan: BandwidthPlan
 
@@ -239,6 +241,16 @@ public actor LiveMedia {
         await replan()
     }
 
+    /// The bandwidth measured from RTCP reports (`BandwidthMonitor`); the lower of it and the client's report
+    /// is used. nil returns to the configured budget.
+    public func setAutomaticBandwidth(kbps: Int?) async {
+        automaticKbps = kbps
+        await replan()
+    }
+
+    /// The peers that receive video now.
+    public var videoPeers: [WebRTCPeer] { fanout.videoPeers }
+
     /// Asks the current camera for a keyframe (a peer connected, or its receiver lost a picture).
     func requestKeyframe() async {
         await camera?.requestKeyframe()
@@ -303,7 +315,7 @@ public actor LiveMedia {
     /// is suspended or resumed.
     private func replan() async {
         let next = policy.plan(
-            measuredKbps: measuredKbps,
+            measuredKbps: [measuredKbps, automaticKbps].compactMap { $0 }.min(),
             audioBitrate: audioLive ? audio?.bitrate : nil,
             audioFrameMilliseconds: audio?.frameMilliseconds ?? 10
         )

@@ -23,7 +23,7 @@ public actor WebRTCPeer {
     private let configuration: WebRTCConfiguration
     private let opusBitrate: Int
     private let signalSink: AsyncStream<WebRTCPeerSignal>.Continuation
-    private let graph: WebRTCGraph
+    let graph: WebRTCGraph
     private let link = WebRTCLinkContext()
     private let threads = ThreadGroup()
     private let onKeyframeNeeded: @Sendable () -> Void
@@ -353,7 +353,13 @@ final class WebRTCGraph: @unchecked Sendable {
                 booth_g_object_set_uint(pay, "pt", 96)
                 let rtp = try add("capsfilter", "video-rtp")
                 try caps(rtp, "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000")
-                try link([input, parse, pay, rtp, webrtc])
+                var chain = [input, parse, pay, rtp, webrtc]
+                if configuration.injectedVideoLoss > 0 {
+                    let drop = try add("identity", "video-loss")
+                    booth_g_object_set_double(drop, "drop-probability", min(1, configuration.injectedVideoLoss))
+                    chain.insert(drop, at: 3)
+                }
+                try link(chain)
                 video = input
             }
             if tracks.audio {

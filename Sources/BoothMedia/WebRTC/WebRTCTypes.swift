@@ -16,6 +16,9 @@ public struct WebRTCConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// Receiver jitter-buffer latency webrtcbin uses (ms); irrelevant for a send-only peer, kept small.
     public var latencyMilliseconds: Int
+    /// Fault injection for tests: the fraction of video RTP packets dropped before webrtcbin (an `identity`
+    /// with `drop-probability`), which the receiver reports as loss. 0 (the default) inserts nothing.
+    public var injectedVideoLoss: Double = 0
 
     public init(
         stunServer: String? = nil,

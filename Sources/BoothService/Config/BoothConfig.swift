@@ -70,6 +70,12 @@ public struct BoothConfig: Sendable, Equatable {
         public var turnServer = ""
         /// Gather ICE candidates on 127.0.0.1 only.
         public var loopbackOnly = true
+        /// Also send the live H.264 stream (the same encoded stream, no second encoder) to these outputs:
+        /// `rtp://HOST:PORT` (RTP over UDP) or `srt://HOST:PORT?mode=listener|caller[&latency=MS]` (MPEG-TS over SRT).
+        public var outputs: [String] = []
+        /// Measure the bandwidth from the receivers' RTCP reports (loss, round-trip time) and lower the live
+        /// stream below the budget when the path cannot carry it (docs/cameras.md).
+        public var automaticBandwidth = true
     }
 
     public struct Storage: Sendable, Equatable {

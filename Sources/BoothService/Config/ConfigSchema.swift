@@ -154,6 +154,12 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "media.loopback_only", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.media.loopbackOnly = flag }
         },
+        ConfigKey(path: "media.outputs", kind: .stringList) { config, value in
+            if case .strings(let items) = value { config.media.outputs = items }
+        },
+        ConfigKey(path: "media.automatic_bandwidth", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.media.automaticBandwidth = flag }
+        },
         ConfigKey(path: "storage.state_directory", kind: .string) { config, value in
             if case .string(let text) = value { config.storage.stateDirectory = text }
         },

@@ -110,6 +110,7 @@ public final class ECGStripService: DeviceCommandHandler {
         }
         let artifactID = "ecg-" + UUID().uuidString.lowercased()
         let takenAt = now()
+        let takenBoot = BootClock.now()
         let duration = seconds
         let reserved = busy.withLock { $0.insert(identity.id).inserted }
         guard reserved else {
@@ -123,7 +124,8 @@ public final class ECGStripService: DeviceCommandHandler {
                 identity: identity,
                 seconds: duration,
                 artifactID: artifactID,
-                takenAtMicros: takenAt
+                takenAtMicros: takenAt,
+                takenBoot: takenBoot
             )
             _ = self.busy.withLock { $0.remove(identity.id) }
             return outcome
@@ -150,7 +152,8 @@ public final class ECGStripService: DeviceCommandHandler {
         identity: DeviceIdentity,
         seconds: Double,
         artifactID: String,
-        takenAtMicros: Int64
+        takenAtMicros: Int64,
+        takenBoot: BootInstant? = nil
     ) async
         -> ECGStripOutcome
     {
@@ -174,7 +177,8 @@ public final class ECGStripService: DeviceCommandHandler {
             takenAtMicros: takenAtMicros,
             complete: reason == nil,
             metadata: metadata,
-            parts: parts
+            parts: parts,
+            takenBoot: takenBoot
         )
         var attempt = 0
         while true {

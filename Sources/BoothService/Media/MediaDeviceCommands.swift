@@ -208,7 +208,8 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
                 "height": "\(still.height)",
                 "takenAt": Self.iso8601(micros: takenAt),
             ],
-            parts: [ArtifactPart(name: "snapshot.jpg", mediaType: "image/jpeg", bytes: still.jpeg)]
+            parts: [ArtifactPart(name: "snapshot.jpg", mediaType: "image/jpeg", bytes: still.jpeg)],
+            takenBoot: BootClock.now()  // the frame was captured just now
         )
         let stored: StoredArtifact
         do {

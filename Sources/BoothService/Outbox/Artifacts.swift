@@ -1,3 +1,4 @@
+import BoothCore
 import Foundation
 import GRDB
 import Logging
@@ -32,6 +33,9 @@ public struct NewArtifact: Sendable {
     public var deviceID: String?
     /// When the device took it, on boothd's clock (artifacts are produced live, never from device memory).
     public var takenAtMicros: Int64
+    /// The same moment on the boot clock, when the producer stamped it: then a wall-clock step cannot move the
+    /// artifact out of its session (`SessionRules.isAtOrAfterStart`).
+    public var takenBoot: BootInstant?
     /// False for a partial result (a strip cut short by a disconnect): kept and marked, never dropped.
     public var complete: Bool
     /// Plain facts about the capture (mode, duration, resolution, lead...) — never patient identifiers.
@@ -45,12 +49,14 @@ public struct NewArtifact: Sendable {
         takenAtMicros: Int64,
         complete: Bool = true,
         metadata: [String: String] = [:],
-        parts: [ArtifactPart]
+        parts: [ArtifactPart],
+        takenBoot: BootInstant? = nil
     ) {
         self.id = id
         self.kind = kind
         self.deviceID = deviceID
         self.takenAtMicros = takenAtMicros
+        self.takenBoot = takenBoot
         self.complete = complete
         self.metadata = metadata
         self.parts = parts
@@ -155,7 +161,13 @@ extension Outbox {
                     sql: "SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
                 ).map(Self.session(from:))
                 let sessionID: String?
-                if autoAssign, let active, artifact.takenAtMicros >= active.startedAtMicros {
+                if autoAssign, let active,
+                    SessionRules.isAtOrAfterStart(
+                        wallMicros: artifact.takenAtMicros,
+                        boot: artifact.takenBoot,
+                        of: active
+                    )
+                {
                     sessionID = active.id
                 } else {
                     sessionID = nil

@@ -61,6 +61,8 @@ public final class Outbox: MeasurementSink, Sendable {
     public let directory: String
     private let projector: (any ObservationProjector)?
     let now: @Sendable () -> Int64
+    /// The boot clock that stamps session starts and ends next to `now` (see `SessionRules`).
+    public let bootNow: @Sendable () -> BootInstant?
     private let state: Mutex<State>
     private let recordQueue = Mutex(RecordQueue())
     /// Events buffered per subscriber before the subscriber is considered too slow (it then re-reads the outbox).
@@ -88,7 +90,8 @@ public final class Outbox: MeasurementSink, Sendable {
         logger: Logger,
         projector: (any ObservationProjector)? = nil,
         subscriberBuffer: Int = 512,
-        now: @escaping @Sendable () -> Int64 = Outbox.currentMicros
+        now: @escaping @Sendable () -> Int64 = Outbox.currentMicros,
+        bootNow: @escaping @Sendable () -> BootInstant? = BootClock.now
     ) -> Outbox {
         let path = (directory as NSString).appendingPathComponent(fileName)
         var storage = StorageState.ok
@@ -124,7 +127,8 @@ public final class Outbox: MeasurementSink, Sendable {
             logger: logger,
             projector: projector,
             subscriberBuffer: subscriberBuffer,
-            now: now
+            now: now,
+            bootNow: bootNow
         )
         outbox.loadState()
         outbox.sweepArtifacts()
@@ -138,7 +142,8 @@ public final class Outbox: MeasurementSink, Sendable {
         logger: Logger,
         projector: (any ObservationProjector)?,
         subscriberBuffer: Int,
-        now: @escaping @Sendable () -> Int64
+        now: @escaping @Sendable () -> Int64,
+        bootNow: @escaping @Sendable () -> BootInstant?
     ) {
         self.pool = pool
         self.directory = directory
@@ -146,6 +151,7 @@ public final class Outbox: MeasurementSink, Sendable {
         self.projector = projector
         self.subscriberBuffer = subscriberBuffer
         self.now = now
+        self.bootNow = bootNow
         self.state = Mutex(State(storage: storage))
     }
 
@@ -237,6 +243,18 @@ public final class Outbox: MeasurementSink, Sendable {
                 sql: """
                     ALTER TABLE measurements ADD COLUMN binding_reason TEXT;
                     ALTER TABLE audit ADD COLUMN operator_ref TEXT;
+                    """
+            )
+        }
+        // Session start and end on the boot clock, so a wall-clock step cannot move a live reading out of its
+        // session (SessionRules); null for sessions stamped before, which keep the wall-clock rule.
+        migrator.registerMigration("v4-boot-clock") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE sessions ADD COLUMN started_boot_id TEXT;
+                    ALTER TABLE sessions ADD COLUMN started_boot_micros INTEGER;
+                    ALTER TABLE sessions ADD COLUMN ended_boot_id TEXT;
+                    ALTER TABLE sessions ADD COLUMN ended_boot_micros INTEGER;
                     """
             )
         }
@@ -466,8 +484,15 @@ public final class Outbox: MeasurementSink, Sendable {
             id: row["id"],
             contextRef: row["context_ref"],
             startedAtMicros: row["started_at"],
-            endedAtMicros: row["ended_at"]
+            endedAtMicros: row["ended_at"],
+            startedBoot: bootInstant(row["started_boot_id"], row["started_boot_micros"]),
+            endedBoot: bootInstant(row["ended_boot_id"], row["ended_boot_micros"])
         )
+    }
+
+    private static func bootInstant(_ id: String?, _ micros: Int64?) -> BootInstant? {
+        guard let id, let micros else { return nil }
+        return BootInstant(bootID: id, micros: micros)
     }
 
     // MARK: measurements
@@ -876,10 +901,21 @@ public final class Outbox: MeasurementSink, Sendable {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM sessions WHERE id = ?", arguments: [id]) != nil {
                 throw OutboxError(.invalidArgument, "session id \(id) was already used")
             }
-            let session = SessionInfo(id: id, contextRef: contextRef, startedAtMicros: self.now())
+            let session = SessionInfo(
+                id: id,
+                contextRef: contextRef,
+                startedAtMicros: self.now(),
+                startedBoot: self.bootNow()
+            )
             try db.execute(
-                sql: "INSERT INTO sessions (id, context_ref, started_at) VALUES (?, ?, ?)",
-                arguments: [session.id, session.contextRef, session.startedAtMicros]
+                sql: """
+                    INSERT INTO sessions (id, context_ref, started_at, started_boot_id, started_boot_micros)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    session.id, session.contextRef, session.startedAtMicros, session.startedBoot?.bootID,
+                    session.startedBoot?.micros,
+                ]
             )
             let event = try self.appendEvent(
                 db,
@@ -905,9 +941,10 @@ public final class Outbox: MeasurementSink, Sendable {
                 throw OutboxError(.unknownSession, "session \(id) is not the active session")
             }
             session.endedAtMicros = max(self.now(), session.startedAtMicros)
+            session.endedBoot = self.bootNow()
             try db.execute(
-                sql: "UPDATE sessions SET ended_at = ? WHERE id = ?",
-                arguments: [session.endedAtMicros, id]
+                sql: "UPDATE sessions SET ended_at = ?, ended_boot_id = ?, ended_boot_micros = ? WHERE id = ?",
+                arguments: [session.endedAtMicros, session.endedBoot?.bootID, session.endedBoot?.micros, id]
             )
             let event = try self.appendEvent(
                 db,

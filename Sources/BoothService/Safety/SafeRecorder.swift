@@ -106,7 +106,9 @@ public final class SafeRecorder: MeasurementSink, Sendable {
         id: String,
         enteredAtMicros: Int64
     ) async throws -> (BoothCore.Measurement, MeasurementBinding) {
-        let measurement = try entry.measurement(id: id, enteredAtMicros: enteredAtMicros)
+        var measurement = try entry.measurement(id: id, enteredAtMicros: enteredAtMicros)
+        // Typed now: bound like a live reading, so stamped on the boot clock too.
+        measurement.receivedBoot = outbox.bootNow()
         let binding = try await outbox.record(measurement, trustedTakenAtMicros: nil, auditReason: entry.reason)
         return (measurement, binding)
     }

@@ -20,12 +20,30 @@ public struct SessionInfo: Sendable, Hashable, Codable {
     public var contextRef: String
     public var startedAtMicros: Int64
     public var endedAtMicros: Int64?
+    /// Start and end on the boot clock (stored, not sent): "taken during the session" is judged on it when the
+    /// reading was stamped in the same boot, so a wall-clock step cannot move a reading out of its session.
+    public var startedBoot: BootInstant?
+    public var endedBoot: BootInstant?
 
-    public init(id: String, contextRef: String, startedAtMicros: Int64, endedAtMicros: Int64? = nil) {
+    public init(
+        id: String,
+        contextRef: String,
+        startedAtMicros: Int64,
+        endedAtMicros: Int64? = nil,
+        startedBoot: BootInstant? = nil,
+        endedBoot: BootInstant? = nil
+    ) {
         self.id = id
         self.contextRef = contextRef
         self.startedAtMicros = startedAtMicros
         self.endedAtMicros = endedAtMicros
+        self.startedBoot = startedBoot
+        self.endedBoot = endedBoot
+    }
+
+    // The wire form (session.started / session.ended events, docs/api) stays as it was.
+    private enum CodingKeys: String, CodingKey {
+        case id, contextRef, startedAtMicros, endedAtMicros
     }
 
     public var isActive: Bool { endedAtMicros == nil }
@@ -76,7 +94,9 @@ public struct BindingDecision: Sendable, Hashable {
 /// The rules that decide, at arrival, which session a reading belongs to (issue 11, "session binding").
 ///
 /// - A reading goes to the active session only if it was *taken* during it.
-/// - A live reading is taken when boothd receives it, so it binds to the session active at that moment.
+/// - A live reading is taken when boothd receives it, so it binds to the session active at that moment. "Before
+///   or after the start" is read on the boot clock when the reading and the start were stamped in the same boot
+///   (a wall-clock step in between changes nothing), on the wall clock otherwise (across a reboot).
 /// - A stored reading (fetched from device memory) is taken when the device says, and device clocks drift or
 ///   are unset: it binds to the session only when the caller supplies a trusted time of measurement inside
 ///   the session; otherwise it is history, never auto-assigned.
@@ -125,10 +145,24 @@ public enum SessionRules {
             guard let active else {
                 return BindingDecision(binding: .unassigned, sessionID: nil, reason: .noActiveSession)
             }
-            if measurement.receivedAtMicros >= active.startedAtMicros {
+            if receivedDuring(measurement, active) {
                 return BindingDecision(binding: .session, sessionID: active.id, reason: .takenDuringSession)
             }
             return BindingDecision(binding: .unassigned, sessionID: nil, reason: .receivedBeforeSession)
         }
+    }
+
+    /// Whether a live reading arrived at or after the session's start.
+    static func receivedDuring(_ measurement: Measurement, _ session: SessionInfo) -> Bool {
+        isAtOrAfterStart(wallMicros: measurement.receivedAtMicros, boot: measurement.receivedBoot, of: session)
+    }
+
+    /// Whether something that happened at `wallMicros` (and `boot` on the boot clock, when stamped) happened at or
+    /// after the session's start: on the boot clock when both were stamped in the same boot, else on the wall clock.
+    public static func isAtOrAfterStart(wallMicros: Int64, boot: BootInstant?, of session: SessionInfo) -> Bool {
+        if let boot, let started = session.startedBoot, let after = boot.isAtOrAfter(started) {
+            return after
+        }
+        return wallMicros >= session.startedAtMicros
     }
 }

@@ -47,6 +47,8 @@ public struct DeviceSupervisor: Service {
     let logger: Logger
     let backoff: ReconnectBackoff
     let now: @Sendable () -> Int64
+    /// Stamps each reading's receive time on the boot clock too (session binding across wall-clock steps).
+    let bootNow: @Sendable () -> BootInstant?
     /// Device commands (`measurement.start`, `measurement.stop`, `device.forget`) for the session API.
     public let commands: DeviceSupervisorCommands
     /// Record cursors and local time lent to the drivers (stored records, Current Time writes).
@@ -62,6 +64,7 @@ public struct DeviceSupervisor: Service {
         backoff: ReconnectBackoff = ReconnectBackoff(),
         driverServices: DriverServices = DriverServices(),
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) },
+        bootNow: @escaping @Sendable () -> BootInstant? = BootClock.now,
         waveforms: WaveformFeed? = nil
     ) {
         self.driverServices = driverServices
@@ -71,6 +74,7 @@ public struct DeviceSupervisor: Service {
         self.logger = logger
         self.backoff = backoff
         self.now = now
+        self.bootNow = bootNow
         self.commands = DeviceSupervisorCommands(devices: devices, registry: registry)
         self.waveforms = waveforms
     }
@@ -164,8 +168,13 @@ public struct DeviceSupervisor: Service {
 
     private func read(_ device: ManagedDevice, over link: any GATTLink, info: InfoBox, logger: Logger) async throws {
         let identity = device.identity
-        let makeContext: @Sendable () -> MeasurementContext = { [now] in
-            MeasurementContext(id: UUID().uuidString.lowercased(), device: identity, receivedAtMicros: now())
+        let makeContext: @Sendable () -> MeasurementContext = { [now, bootNow] in
+            MeasurementContext(
+                id: UUID().uuidString.lowercased(),
+                device: identity,
+                receivedAtMicros: now(),
+                receivedBoot: bootNow()
+            )
         }
         let emit: @Sendable (GATTMeasurementDriver.Event) async throws -> Void = { event in
             switch event {

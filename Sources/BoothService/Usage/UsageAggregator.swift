@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 /// Keeps the usage statistics up to date: follows the outbox's durable event stream from the statistics' own
 /// cursor (catching up on what it missed while boothd was stopped or while it lagged), and counts device
-/// failures from the device registry (a device entering the error state).
+/// failures and connections from the device registry (a device entering the error state; a device becoming
+/// ready from not connected).
 public struct UsageAggregator: Service {
     let statistics: UsageStatistics
     let outbox: Outbox
@@ -81,6 +82,8 @@ public struct UsageAggregator: Service {
         for status in await registry.snapshot() {
             statistics.noteDevice(id: status.id, role: status.role, model: status.model)
             states[status.id] = status.state
+            // Connected before the statistics started following (boothd's own start): a connection all the same.
+            if Self.isConnected(status.state) { count(.connection, status) }
         }
         for await change in changes {
             guard case .updated(let status) = change else { continue }
@@ -88,17 +91,43 @@ public struct UsageAggregator: Service {
             let previous = states.updateValue(status.state, forKey: status.id)
             if case .error = status.state {
                 if case .error = previous { continue }
-                do {
-                    try statistics.recordFailure(
-                        deviceID: status.id,
-                        role: status.role,
-                        model: status.model,
-                        atMicros: now()
-                    )
-                } catch {
-                    logger.warning("usage statistics: failure not counted", metadata: ["error": "\(error)"])
-                }
+                count(.failure, status)
+            } else if Self.isConnected(status.state) && !(previous.map(Self.isConnected) ?? false) {
+                count(.connection, status)
             }
+        }
+    }
+
+    /// Ready or measuring: the device is connected and usable.
+    static func isConnected(_ state: DeviceState) -> Bool {
+        switch state {
+        case .ready, .measuring: true
+        default: false
+        }
+    }
+
+    private enum Counted { case failure, connection }
+
+    private func count(_ what: Counted, _ status: DeviceStatus) {
+        do {
+            switch what {
+            case .failure:
+                try statistics.recordFailure(
+                    deviceID: status.id,
+                    role: status.role,
+                    model: status.model,
+                    atMicros: now()
+                )
+            case .connection:
+                try statistics.recordConnection(
+                    deviceID: status.id,
+                    role: status.role,
+                    model: status.model,
+                    atMicros: now()
+                )
+            }
+        } catch {
+            logger.warning("usage statistics: \(what) not counted", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -38,6 +38,9 @@ public struct UsageRow: Sendable, Codable, Equatable {
     public var measurements: Int
     /// Times the device failed (connection or read failure reported by the supervisor).
     public var failures: Int
+    /// Times the device connected (became ready from not connected): a cuff or thermometer that connects only
+    /// after each measurement counts once per transfer.
+    public var connections: Int
     /// Readings of a role already measured in the same session (a second blood pressure, a re-taken temperature).
     public var retakes: Int
     /// Readiness checks that found the role not ready (warning or missing); per-role rows only.
@@ -52,7 +55,8 @@ public struct UsageRow: Sendable, Codable, Equatable {
         measurements: Int,
         failures: Int,
         retakes: Int,
-        notReady: Int = 0
+        notReady: Int = 0,
+        connections: Int = 0
     ) {
         self.deviceId = deviceId
         self.role = role
@@ -64,6 +68,7 @@ public struct UsageRow: Sendable, Codable, Equatable {
         self.failures = failures
         self.retakes = retakes
         self.notReady = notReady
+        self.connections = connections
     }
 }
 
@@ -233,7 +238,21 @@ public final class UsageStatistics: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v3-connections") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE daily_device ADD COLUMN connections INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE daily_role ADD COLUMN connections INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
+    }
+
+    /// Checkpoints the database at graceful stop, after the last write (nil when it is not open).
+    public func checkpointAtStop() async throws -> WALCheckpointReport? {
+        guard let pool else { return nil }
+        return try await WALCheckpoint.truncate(pool, path: pool.path)
     }
 
     /// The id of the last outbox event counted.
@@ -450,6 +469,26 @@ public final class UsageStatistics: Sendable {
 
     /// Counts one failure of a device (the supervisor put it in the error state).
     public func recordFailure(deviceID: String, role: DeviceRole, model: String?, atMicros: Int64) throws(UsageError) {
+        try count("failures", deviceID: deviceID, role: role, model: model, atMicros: atMicros)
+    }
+
+    /// Counts one connection of a device (it became ready from not connected).
+    public func recordConnection(
+        deviceID: String,
+        role: DeviceRole,
+        model: String?,
+        atMicros: Int64
+    ) throws(UsageError) {
+        try count("connections", deviceID: deviceID, role: role, model: model, atMicros: atMicros)
+    }
+
+    private func count(
+        _ column: String,
+        deviceID: String,
+        role: DeviceRole,
+        model: String?,
+        atMicros: Int64
+    ) throws(UsageError) {
         let pool = try writable()
         do {
             try pool.write { db in
@@ -459,7 +498,7 @@ public final class UsageStatistics: Sendable {
                     device: deviceID,
                     role: role.rawValue,
                     model: model,
-                    column: "failures"
+                    column: column
                 )
             }
         } catch {
@@ -502,6 +541,7 @@ public final class UsageStatistics: Sendable {
             var failures: Int
             var retakes: Int
             var notReady = 0
+            var connections = 0
         }
         let range: StatementArguments = [since, until]
         let fetched: ([String: Int], [Raw], [Raw], [String: UsageReadiness])
@@ -528,7 +568,8 @@ public final class UsageStatistics: Sendable {
                         used: $0["sessions_used"],
                         measurements: $0["measurements"],
                         failures: $0["failures"],
-                        retakes: $0["retakes"]
+                        retakes: $0["retakes"],
+                        connections: $0["connections"]
                     )
                 }
                 let roles = try Row.fetchAll(
@@ -545,7 +586,8 @@ public final class UsageStatistics: Sendable {
                         measurements: $0["measurements"],
                         failures: $0["failures"],
                         retakes: $0["retakes"],
-                        notReady: $0["not_ready"]
+                        notReady: $0["not_ready"],
+                        connections: $0["connections"]
                     )
                 }
                 var readiness: [String: UsageReadiness] = [:]
@@ -578,7 +620,8 @@ public final class UsageStatistics: Sendable {
                 measurements: raw.measurements,
                 failures: raw.failures,
                 retakes: raw.retakes,
-                notReady: raw.notReady
+                notReady: raw.notReady,
+                connections: raw.connections
             )
         }
         func totals(_ rows: [Raw], key: (Raw) -> String) -> [UsageRow] {
@@ -592,6 +635,7 @@ public final class UsageStatistics: Sendable {
                     existing.failures += raw.failures
                     existing.retakes += raw.retakes
                     existing.notReady += raw.notReady
+                    existing.connections += raw.connections
                     existing.model = raw.model ?? existing.model
                     merged[k] = existing
                 } else {

@@ -55,6 +55,12 @@ extern const unsigned long booth_VIDIOC_G_EXT_CTRLS;
 extern const unsigned long booth_VIDIOC_S_EXT_CTRLS;
 extern const unsigned long booth_VIDIOC_ENUMINPUT;
 
+/// UVCIOC_CTRL_QUERY (uvcvideo's extension-unit request) on an open V4L2 node: `query` is a UVC request code
+/// (0x01 SET_CUR, 0x81 GET_CUR ... 0x87 GET_DEF), `data` holds `size` bytes (sent for SET, filled for GET).
+/// Returns 0, or -errno (ENOTTY when the node's driver is not uvcvideo).
+int booth_uvc_xu_query(int fd, unsigned char unit, unsigned char selector, unsigned char query, unsigned short size,
+                       unsigned char *data);
+
 // Audio
 // Stethoscope pipeline helpers (Sources/BoothMedia/Audio). Prefixed booth_audio_ to stay clear of the video side.
 /// g_object_set for guint64 properties (level's interval).

@@ -47,4 +47,24 @@ int booth_webrtc_watch_keyframe_requests(GstElement *webrtc, GstElement *source)
 /// Sets GST_BUFFER_PTS, GST_BUFFER_DTS (= PTS) and GST_BUFFER_DURATION (GST_CLOCK_TIME_NONE when 0).
 void booth_webrtc_buffer_set_timing(GstBuffer *buffer, GstClockTime pts, GstClockTime duration);
 
+/// What webrtcbin's get-stats says about the sending side: the worst of the receiver's RTCP reports
+/// (remote-inbound-rtp) and the totals sent (outbound-rtp).
+typedef struct {
+    /// Largest fraction-lost of the remote-inbound-rtp entries (0...1), -1 when none.
+    double fraction_lost;
+    /// Largest round-trip-time (seconds), -1 when none.
+    double round_trip;
+    /// Sum of packets-lost over the remote-inbound-rtp entries.
+    gint64 packets_lost;
+    /// Sums over the outbound-rtp entries.
+    guint64 packets_sent;
+    guint64 bytes_sent;
+    /// Number of remote-inbound-rtp entries (0 before the first receiver report).
+    int remote_reports;
+} BoothWebRTCStats;
+
+/// Emits get-stats and waits at most `timeout_ms` for the reply. Returns 1 with `out` filled, 0 on timeout or
+/// without a reply (the element shutting down).
+int booth_webrtc_get_stats(GstElement *webrtc, guint timeout_ms, BoothWebRTCStats *out);
+
 #endif

@@ -25,7 +25,10 @@ from gi.repository import GLib
 
 ADAPTER = sys.argv[1] if len(sys.argv) > 1 else 'hci0'
 NAME = sys.argv[2] if len(sys.argv) > 2 else 'VLab-Oximeter'
-SELECTED = (sys.argv[3] if len(sys.argv) > 3 else 'plx,hts,bps').split(',')
+SELECTED = [s for s in (sys.argv[3] if len(sys.argv) > 3 else 'plx,hts,bps').split(',') if s and s != 'none']
+# LAB_PASSKEY=NNNNNN: the device "has a keypad" (agent KeyboardOnly) and always types this passkey, so a central
+# that enters another one fails to pair. Unset: NoInputNoOutput, Just Works.
+PASSKEY = __import__('os').environ.get('LAB_PASSKEY')
 TICK_MS = 500
 OFF_S = float(__import__('os').environ.get('LAB_OFF_S', '3'))
 BLUEZ = 'org.bluez'
@@ -202,6 +205,18 @@ class Agent(dbus.service.Object):
     @dbus.service.method(AGENT, in_signature='os')
     def AuthorizeService(self, device, uuid):
         pass
+
+    @dbus.service.method(AGENT, in_signature='o', out_signature='u')
+    def RequestPasskey(self, device):
+        if PASSKEY is None:
+            log(f'passkey requested for {device}: refused (no keypad)')
+            raise dbus.DBusException('no keypad', name='org.bluez.Error.Rejected')
+        log(f'passkey requested for {device}: typing {PASSKEY}')
+        return dbus.UInt32(int(PASSKEY))
+
+    @dbus.service.method(AGENT, in_signature='ouq')
+    def DisplayPasskey(self, device, passkey, entered):
+        log(f'passkey displayed for {device}: {passkey:06d}')
 
     @dbus.service.method(AGENT)
     def Cancel(self):
@@ -386,7 +401,7 @@ def register_all():
         props.Set('org.bluez.Adapter1', 'Pairable', dbus.Boolean(True))
         agents = dbus.Interface(bus.get_object(BLUEZ, '/org/bluez'), 'org.bluez.AgentManager1')
         try:
-            agents.RegisterAgent(agent.path, 'NoInputNoOutput')
+            agents.RegisterAgent(agent.path, 'KeyboardOnly' if PASSKEY else 'NoInputNoOutput')
         except dbus.DBusException as error:
             if 'AlreadyExists' not in error.get_dbus_name():
                 raise
