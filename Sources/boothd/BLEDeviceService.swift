@@ -344,7 +344,7 @@ final class BLELinkSource: Sendable {
 
     init(central: BlueZCentral, adapter: String, address: String, logger: Logger) {
         self.central = central
-        self.session = BLEDeviceSession(central: central, adapter: adapter, address: address)
+        self.session = BLEDeviceSession(central: central, adapter: adapter, address: address, powerOn: false)
         var logger = logger
         logger[metadataKey: "device"] = "ble:\(address)"
         self.logger = logger

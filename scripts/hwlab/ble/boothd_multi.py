@@ -356,8 +356,12 @@ async def main():
         check(cycles >= (CYCLES or 5), f"{cycles} power cycles, each ending with the device read again")
         if before["match_rules"] is None:
             print("  note: dbus-daemon has no Debug.Stats here; match rules not counted by the bus", flush=True)
+        # Fewer is fine (the device may be between two connections when sampled); more is a leak.
         for key in ("match_rules", "signal_subscriptions", "notification_streams", "event_listeners", "fds"):
-            check(after[key] == before[key], f"no growth over {cycles} cycles: {key} {before[key]} -> {after[key]}")
+            if key == "match_rules" and before[key] is None:
+                continue  # no Debug.Stats on this bus (noted above)
+            check(after[key] is not None and before[key] is not None and after[key] <= before[key],
+                  f"no growth over {cycles} cycles: {key} {before[key]} -> {after[key]}")
         check(after["signal_subscriptions"] == 4, "four D-Bus signal subscriptions")
         check(after["rss_mib"] - before["rss_mib"] < 4, f"RSS {before['rss_mib']} -> {after['rss_mib']} MiB")
 
