@@ -26,11 +26,23 @@ public actor BLEDeviceSession {
     private var ioErrors = 0
     static let ioErrorsBeforeReset = 3
 
-    public init(central: BlueZCentral, adapter: String, address: String, policy: ReconnectPolicy = ReconnectPolicy()) {
+    /// Whether a connect or scan attempt powers the adapter on (boothctl: yes; boothd: no, its discovery loop
+    /// powers the adapter when it starts and when bluetoothd returns, and an adapter someone switched off
+    /// stays off and is reported so).
+    private let powerOn: Bool
+
+    public init(
+        central: BlueZCentral,
+        adapter: String,
+        address: String,
+        policy: ReconnectPolicy = ReconnectPolicy(),
+        powerOn: Bool = true
+    ) {
         self.central = central
         self.adapter = adapter
         self.address = address.uppercased()
         self.machine = ReconnectMachine(policy: policy)
+        self.powerOn = powerOn
     }
 
     private var devicePath: String { BlueZPath.device(adapter: adapter, address: address) ?? "" }
@@ -97,12 +109,13 @@ public actor BLEDeviceSession {
         let central = central
         let path = devicePath
         let adapter = adapter
+        let powerOn = powerOn
         switch action {
         case .connect:
             let timeout = machine.policy.connectTimeout
             Task { [weak self] in
                 do {
-                    _ = try await central.adapter(preferred: adapter)
+                    _ = try await central.adapter(preferred: adapter, powerOn: powerOn)
                     try await central.connect(device: path, timeout: timeout)
                     await self?.succeeded()
                 } catch {
@@ -113,7 +126,7 @@ public actor BLEDeviceSession {
             output?.yield(.waiting("scanning for \(address)"))
             Task { [weak self] in
                 do {
-                    _ = try await central.adapter(preferred: adapter)
+                    _ = try await central.adapter(preferred: adapter, powerOn: powerOn)
                     try await central.startDiscovery(adapter: adapter, filter: BLEDiscoveryFilter())
                 } catch {
                     await self?.scanFailed(String(describing: error))

@@ -19,6 +19,7 @@ public enum BlueZEvent: Sendable, Equatable {
 /// D-Bus matches and a stream's callback cannot be registered twice.
 public final class BlueZCentral: Sendable {
     private let bus: GDBusBus
+    private let connectGate = SerialGate()
     private let state = Mutex(State())
 
     private struct NotificationSink {
@@ -72,6 +73,8 @@ public final class BlueZCentral: Sendable {
     public var isBlueZRunning: Bool { state.withLock { $0.bluezPresent } }
     /// D-Bus signal subscriptions held (constant: 4 once connected).
     public var signalSubscriptionCount: Int { bus.subscriptionCount }
+    /// Event listeners held (leak checks over many reconnects).
+    public var eventListenerCount: Int { state.withLock { $0.listeners.count } }
     /// Notification streams open, all characteristics together.
     public var notificationStreamCount: Int { state.withLock { $0.sinks.values.reduce(0) { $0 + $1.count } } }
     /// Connects and measurements seen per device id, since this central started.
@@ -219,8 +222,13 @@ public final class BlueZCentral: Sendable {
 
     // MARK: devices
 
-    /// Connects and waits for GATT services to be resolved.
+    /// Connects and waits for GATT services to be resolved. One connection attempt at a time: several devices
+    /// connecting at once (a booth's oximeter, cuff and thermometer after the adapter comes back) crashed the
+    /// Debian 6.1 kernel's HCI connection handling in the lab (list corruption in hci_chan_del, bluetoothd
+    /// killed), and controllers create LE connections one at a time anyway.
     public func connect(device path: String, timeout: Double) async throws {
+        await connectGate.acquire()
+        defer { Task { await connectGate.release() } }
         let address = BlueZPath(path)?.deviceAddress ?? path
         // A bonded, trusted device may have been reconnected by bluetoothd itself: then there is nothing to do.
         if objects.device(path)?.servicesResolved != true {
@@ -600,5 +608,27 @@ enum RFKill {
             }
         }
         return false
+    }
+}
+
+/// A first-come, first-served lock for async code (one holder; the others wait in order).
+actor SerialGate {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard held else {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            held = false
+        } else {
+            waiters.removeFirst().resume()
+        }
     }
 }

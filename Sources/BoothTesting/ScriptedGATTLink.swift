@@ -18,15 +18,20 @@ public final class ScriptedGATTLink: GATTLink {
     }
 
     private let readable: [GATTUUID: [UInt8]]
+    private let absent: Set<GATTUUID>
     private let script: @Sendable (GATTUUID, [UInt8]) -> [Notification]
     private let state = Mutex(State())
 
-    /// - Parameter script: answers a write with the notifications the device sends back, in order.
+    /// - Parameters:
+    ///   - absent: characteristics the device does not have: subscribing to them throws, as over BlueZ.
+    ///   - script: answers a write with the notifications the device sends back, in order.
     public init(
         readable: [GATTUUID: [UInt8]] = [:],
+        absent: Set<GATTUUID> = [],
         script: @escaping @Sendable (GATTUUID, [UInt8]) -> [Notification] = { _, _ in [] }
     ) {
         self.readable = readable
+        self.absent = absent
         self.script = script
     }
 
@@ -49,6 +54,7 @@ public final class ScriptedGATTLink: GATTLink {
     }
 
     public func notifications(_ characteristic: GATTUUID) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+        if absent.contains(characteristic) { throw ScriptedLinkError.noSuchCharacteristic(characteristic) }
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         state.withLock { $0.streams[characteristic] = continuation }
         return stream

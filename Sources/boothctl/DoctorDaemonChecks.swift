@@ -9,7 +9,7 @@ import Foundation
 enum DoctorDaemonChecks {
     static func run(configPath: String?, environment: [String: String]) -> [DoctorCheck] {
         guard let config = try? ConfigLoader.load(path: configPath, environment: environment) else { return [] }
-        return [profiles(config), daemon(config)]
+        return [profiles(config), daemon(config)] + (DoctorBluetoothPower.check(config).map { [$0] } ?? [])
     }
 
     static func profiles(_ config: BoothConfig) -> DoctorCheck {

@@ -4,6 +4,7 @@ import BoothProfiles
 import BoothService
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -101,6 +102,7 @@ struct BLEDeviceService: Service {
             ]
         )
         await withDiscardingTaskGroup { group in
+            group.addTask { await Self.sampleLeakGauges(central) }
             await ensureDiscovery(central, state)
             for device in central.objects.devices() { await consider(device, central, state, &group) }
             for await event in events {
@@ -111,16 +113,21 @@ struct BLEDeviceService: Service {
                 case .bluezVanished:
                     logger.warning("bluetoothd left the bus; waiting for it")
                     state.adapter = nil
+                    await report("bluetoothd is not running (org.bluez left the system bus)", state)
                 case .adapterChanged(let adapter):
-                    if state.adapter == nil
+                    if !adapter.powered, adapter.name == (state.adapter ?? settings.adapter) {
+                        logger.warning("Bluetooth adapter powered off", metadata: ["adapter": "\(adapter.name)"])
+                        await report("Bluetooth adapter \(adapter.name) is powered off", state)
+                    } else if state.adapter == nil
                         || (state.adapter == adapter.name && adapter.powered && !adapter.discovering)
                     {
                         await ensureDiscovery(central, state)
                     }
                 case .adapterRemoved(let path):
-                    if path.hasSuffix("/" + (state.adapter ?? "-")) {
+                    if path.hasSuffix("/" + (state.adapter ?? (settings.adapter.isEmpty ? "-" : settings.adapter))) {
                         logger.warning("Bluetooth adapter removed", metadata: ["adapter": "\(path)"])
                         state.adapter = nil
+                        await report("Bluetooth adapter \(path.split(separator: "/").last ?? "") was removed", state)
                     }
                 case .deviceChanged(let device):
                     await consider(device, central, state, &group)
@@ -147,12 +154,39 @@ struct BLEDeviceService: Service {
             }
             state.adapter = adapter.name
             state.lastProblem = nil
+            await report(nil, state)
         } catch {
             let problem = "\(error)"
             if state.lastProblem != problem {
                 logger.warning("cannot discover BLE devices yet", metadata: ["error": "\(problem)"])
             }
             state.lastProblem = problem
+            await report(problem, state)
+        }
+    }
+
+    /// Why no BLE device can be reached right now (nil: the adapter works): every BLE device shows it as its
+    /// `error` reason, so the operator sees "adapter off" instead of devices silently `gone`.
+    private func report(_ problem: String?, _ state: DiscoveryState) async {
+        guard state.adapterProblem != problem else { return }
+        state.adapterProblem = problem
+        if let problem {
+            logger.warning("BLE devices unreachable", metadata: ["reason": "\(problem)"])
+        } else {
+            logger.notice("BLE adapter usable again")
+        }
+        await registry.setProblem(problem, transport: "ble")
+        Gauge(label: "boothd_ble_adapter_usable").record(problem == nil ? 1 : 0)
+    }
+
+    /// Leak gauges for `/metrics`: D-Bus signal subscriptions (fixed at four), live notification streams and
+    /// event listeners. They must stay flat over any number of device reconnects (docs/reliability.md).
+    static func sampleLeakGauges(_ central: BlueZCentral) async {
+        while !Task.isCancelled {
+            Gauge(label: "boothd_ble_dbus_signal_subscriptions").record(central.signalSubscriptionCount)
+            Gauge(label: "boothd_ble_notification_streams").record(central.notificationStreamCount)
+            Gauge(label: "boothd_ble_event_listeners").record(central.eventListenerCount)
+            try? await Task.sleep(for: .seconds(2))
         }
     }
 
@@ -286,6 +320,8 @@ private final class DiscoveryState: @unchecked Sendable {
     let matcher: BLEDeviceMatcher
     var adapter: String?
     var lastProblem: String?
+    /// What `report` last told the device registry.
+    var adapterProblem: String?
     var decided: [String: Decision] = [:]
 
     init(matcher: BLEDeviceMatcher) {
@@ -308,7 +344,7 @@ final class BLELinkSource: Sendable {
 
     init(central: BlueZCentral, adapter: String, address: String, logger: Logger) {
         self.central = central
-        self.session = BLEDeviceSession(central: central, adapter: adapter, address: address)
+        self.session = BLEDeviceSession(central: central, adapter: adapter, address: address, powerOn: false)
         var logger = logger
         logger[metadataKey: "device"] = "ble:\(address)"
         self.logger = logger
@@ -346,7 +382,7 @@ final class BLELinkSource: Sendable {
             case .disconnected(let generation):
                 logger.info("disconnected", metadata: ["generation": "\(generation)"])
             case .attemptFailed(let reason, let retryIn):
-                logger.debug("connection attempt failed", metadata: ["error": "\(reason)", "retry_s": "\(retryIn)"])
+                logger.info("connection attempt failed", metadata: ["error": "\(reason)", "retry_s": "\(retryIn)"])
             case .waiting(let what):
                 if what.hasPrefix("power-cycling") {
                     logger.warning("connections keep failing with I/O errors: \(what)")

@@ -136,7 +136,8 @@ private func record(_ sequence: UInt16) -> [UInt8] {
     @Test func clockPolicyAlwaysWritesAndLeaveNeverReads() async throws {
         var always = GATTMeasurementDriver.bps
         always.clock = .always
-        let link = ScriptedGATTLink()
+        // A cuff without stored records (no RACP): the clock write is the only write.
+        let link = ScriptedGATTLink(absent: [racp])
         let identity = DeviceIdentity(id: "cuff", transport: "ble")
         let stream = Task {
             try await always.run(

@@ -87,10 +87,14 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         let stream = try await link.notifications(measurement)
         try await emit(.connected(info))
         if let clockSet { try await emit(.clockSet(clockSet)) }
-        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
+        func decodeWith(
+            _ decoder: DecoderRegistry.Entry,
+            _ bytes: [UInt8],
+            _ origin: Measurement.Origin
+        ) async throws -> UInt16? {
             let reading: DecodedReading
             do throws(DecodeError) {
-                reading = try entry.decode(bytes)
+                reading = try decoder.decode(bytes)
             } catch {
                 try await emit(.undecodable(raw: bytes, error: error))
                 return nil
@@ -100,6 +104,9 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             try await emit(.measurement(measurement))
             if case .integer(let number) = reading.field("sequenceNumber") { return UInt16(truncatingIfNeeded: number) }
             return nil
+        }
+        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
+            try await decodeWith(entry, bytes, origin)
         }
         guard let records, let cursors = services.cursors else {
             for try await bytes in stream { _ = try await decode(bytes, .live) }
@@ -112,7 +119,8 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             measurements: stream,
             cursor: (cursors, deviceID),
             emit: emit,
-            decode: decode
+            decode: decode,
+            decodeWith: decodeWith
         )
     }
 
@@ -124,42 +132,98 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         measurements: AsyncThrowingStream<[UInt8], any Error>,
         cursor: (store: any RecordCursorStore, deviceID: String),
         emit: @Sendable (Event) async throws -> Void,
-        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?
+        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?,
+        decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> UInt16?
     ) async throws {
         let (cursors, deviceID) = cursor
-        var last = await cursors.lastSequence(device: deviceID)
-        let controlPoint = try await link.notifications(records.controlPoint)
+        var ledger = RecordLedger(cursor: await cursors.lastSequence(device: deviceID))
+        let controlPoint: AsyncThrowingStream<[UInt8], any Error>
+        var container: AsyncThrowingStream<[UInt8], any Error>?
+        do {
+            controlPoint = try await link.notifications(records.controlPoint)
+            if let uuid = records.container { container = try await link.notifications(uuid) }
+        } catch  where records.optional {
+            // A device of this service without stored records (most cuffs): its live readings only.
+            for try await bytes in measurements { _ = try await decode(bytes, .live) }
+            return
+        }
         let input = mergedRecordStreams(
             measurements: measurements,
             controlPoint: controlPoint,
+            records: container,
             timeoutSeconds: records.timeoutSeconds
         )
-        try await link.write(records.controlPoint, records.request(after: last).encoded(), withResponse: true)
+        try await link.write(records.controlPoint, records.request(after: ledger.cursor).encoded(), withResponse: true)
         var fetching = true
         var delivered = 0
         var duplicates = 0
+        var askedAgain = 0
+        /// Notes a delivered reading's sequence number and saves the cursor when it moved.
+        func advance(to sequence: UInt16) async {
+            if ledger.deliver(sequence), let cursor = ledger.cursor {
+                await cursors.setLastSequence(cursor, device: deviceID)
+            }
+        }
         for try await item in input {
             switch item {
             case .measurement(let bytes):
-                if let last, let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), sequence <= last {
+                if let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), ledger.isDuplicate(sequence) {
                     // Already delivered (a device that ignores the filter, or a repeated notification).
                     duplicates += 1
                     continue
                 }
-                guard let sequence = try await decode(bytes, fetching ? .stored : .live) else { continue }
-                if fetching { delivered += 1 }
-                if last.map({ sequence > $0 }) ?? true {
-                    last = sequence
-                    await cursors.setLastSequence(sequence, device: deviceID)
+                // With a record characteristic, the measurement characteristic carries live readings only.
+                let origin: Measurement.Origin = fetching && container == nil ? .stored : .live
+                guard let sequence = try await decode(bytes, origin) else { continue }
+                if origin == .stored { delivered += 1 }
+                await advance(to: sequence)
+            case .record(let bytes):
+                let record: BloodPressureRecord
+                do throws(DecodeError) {
+                    record = try BloodPressureRecord(bytes: bytes)
+                } catch {
+                    try await emit(.undecodable(raw: bytes, error: error))
+                    continue
                 }
+                if ledger.isDuplicate(record.sequenceNumber) {
+                    duplicates += 1
+                    continue
+                }
+                let kind = String(record.recordedUUID, radix: 16, uppercase: true)
+                guard let recorded = DecoderRegistry.entry(String(repeating: "0", count: 4 - kind.count) + kind)
+                else {
+                    try await emit(
+                        .undecodable(raw: bytes, error: ByteReader.reserved("uuid", at: 3, record.recordedUUID))
+                    )
+                    continue
+                }
+                _ = try await decodeWith(recorded, record.recorded, .stored)
+                delivered += 1
+                // Past an undecodable record too: it was reported with its bytes, and asking again gives the same.
+                await advance(to: record.sequenceNumber)
             case .controlPoint(let bytes):
                 guard fetching, let response = try? RecordAccessControlPoint(bytes: bytes).response,
                     response.requestOpCode == RecordAccessControlPoint.OpCode.reportStoredRecords.rawValue
                 else { continue }
+                // A hole in the sequence numbers: a record was lost on the way (BlueZ hands each value over as
+                // a D-Bus property change and may merge two quick ones). Ask again from the hole, twice at most;
+                // the cursor never moves past it, so the next connection asks again too.
+                if response.code == 0x01, ledger.hasHole, askedAgain < 2, let cursor = ledger.cursor {
+                    askedAgain += 1
+                    try await link.write(
+                        records.controlPoint,
+                        records.request(after: cursor).encoded(),
+                        withResponse: true
+                    )
+                    continue
+                }
                 fetching = false
                 // 0x01 success, 0x06 no records found: both complete the fetch.
-                let problem: RecordAccessError? =
+                var problem: RecordAccessError? =
                     response.code == 0x01 || response.code == 0x06 ? nil : .refused(code: response.code)
+                if problem == nil, ledger.hasHole, let cursor = ledger.cursor {
+                    problem = .missing(after: cursor)
+                }
                 try await emit(.recordsFetched(delivered: delivered, duplicates: duplicates, problem: problem))
             case .timeout:
                 guard fetching else { continue }
@@ -199,7 +263,8 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         role: .bp,
         measurement: GATTUUID(0x2A35),
         decoderKind: "2A35",
-        clock: .setIfUnset
+        clock: .setIfUnset,
+        records: .bloodPressureRecords
     )
     public static let hts = GATTMeasurementDriver(
         id: "ble.hts",

@@ -10,6 +10,10 @@ public enum DeviceChange: Sendable, Hashable {
 /// and then follows `changes()`.
 public actor DeviceRegistry {
     private var devices: [String: DeviceStatus] = [:]
+    /// Statuses as their owners reported them, for devices whose transport has a problem (see `setProblem`).
+    private var reported: [String: DeviceStatus] = [:]
+    /// Transport (`ble`) → why none of its devices can be reached (Bluetooth adapter off or removed).
+    private var problems: [String: String] = [:]
     private var subscribers: [Int: AsyncStream<DeviceChange>.Continuation] = [:]
     private var nextSubscriber = 0
     /// Changes buffered per subscriber; a subscriber that falls further behind loses the oldest changes
@@ -22,15 +26,46 @@ public actor DeviceRegistry {
 
     /// Adds or replaces a device's status. Identical statuses are not re-broadcast.
     public func update(_ status: DeviceStatus) {
-        guard devices[status.id] != status else { return }
-        devices[status.id] = status
-        broadcast(.updated(status))
+        reported[status.id] = status
+        publish(shown(status))
     }
 
     /// Forgets a device.
     public func remove(id: String) {
+        reported[id] = nil
         guard devices.removeValue(forKey: id) != nil else { return }
         broadcast(.removed(id: id))
+    }
+
+    /// Marks every device of `transport` unreachable for `reason` (e.g. "Bluetooth adapter hci0 is powered off"),
+    /// or clears that. While set, those devices show `error` with the reason instead of a silent `gone` or a
+    /// `connecting` that never ends; a device that delivers (ready, measuring) shows its own state again.
+    public func setProblem(_ reason: String?, transport: String) {
+        guard problems[transport] != reason else { return }
+        problems[transport] = reason
+        for status in reported.values.sorted(by: { $0.id < $1.id }) where status.transport == transport {
+            publish(shown(status))
+        }
+    }
+
+    /// The transport problem, if any.
+    public func problem(transport: String) -> String? { problems[transport] }
+
+    private func shown(_ status: DeviceStatus) -> DeviceStatus {
+        guard let reason = problems[status.transport] else { return status }
+        switch status.state {
+        case .ready, .measuring: return status
+        default:
+            var shown = status
+            shown.state = .error(reason: reason)
+            return shown
+        }
+    }
+
+    private func publish(_ status: DeviceStatus) {
+        guard devices[status.id] != status else { return }
+        devices[status.id] = status
+        broadcast(.updated(status))
     }
 
     /// Every known device, sorted by id.

@@ -10,7 +10,8 @@ values, so a receiver can tell a duplicated delivery from a new reading. Every s
 Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
 and advertising again). When bluetoothd restarts, the application, advertisement and agent are registered again.
 usage: peripheral.py ADAPTER LOCAL_NAME [SERVICES]
-SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps); DIS and Battery
+SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps; also glucose and
+cuff, a BPS 1.1 cuff with stored records); DIS and Battery
 are always there. Each is one entry of MEASUREMENT_SERVICES (uuid + builder), so another service is one function.
 """
 import signal
@@ -29,7 +30,7 @@ SELECTED = [s for s in (sys.argv[3] if len(sys.argv) > 3 else 'plx,hts,bps').spl
 # that enters another one fails to pair. Unset: NoInputNoOutput, Just Works.
 PASSKEY = __import__('os').environ.get('LAB_PASSKEY')
 TICK_MS = 500
-OFF_S = 3
+OFF_S = float(__import__('os').environ.get('LAB_OFF_S', '3'))
 BLUEZ = 'org.bluez'
 PROPS = 'org.freedesktop.DBus.Properties'
 OM = 'org.freedesktop.DBus.ObjectManager'
@@ -257,13 +258,15 @@ def glucose_record(sequence):
 
 
 class RecordAccessControlPoint(Characteristic):
-    """RACP (0x2A52) of the Glucose service: report all / sequence number >= N, answered with the records as
-    Glucose Measurement notifications, then the response code indication. Standard operators only."""
+    """RACP (0x2A52): report all / sequence number >= N, answered with the records (Glucose: Glucose Measurement
+    notifications; cuff: Blood Pressure Record 0x2B36 indications), then the response code indication. Standard
+    operators only."""
 
-    def __init__(self, service, measurement, records):
+    def __init__(self, service, measurement, records, encode=None):
         super().__init__(service, 0x2A52, ['write', 'indicate'])
         self.measurement = measurement
         self.records = records
+        self.encode = encode or glucose_record
 
     @dbus.service.method(GATT_CHRC, in_signature='aya{sv}')
     def WriteValue(self, value, options):
@@ -280,7 +283,7 @@ class RecordAccessControlPoint(Characteristic):
 
     def report(self, selected):
         for sequence in selected:
-            self.measurement.notify(glucose_record(sequence))
+            self.measurement.notify(self.encode(sequence))
         self.respond(0x01, 0x01 if selected else 0x06)
         return False
 
@@ -317,8 +320,42 @@ def add_glucose(index):
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, new_reading)
 
 
+def stored_bpm(sequence):
+    # The reading the cuff took as its record `sequence`: (130 + seq)/(85 + seq) mmHg, mean 100, at
+    # 2026-11-24 07:<seq>:00, pulse 60 + seq, user 1 (flags 0x1E as bps_measurement).
+    return ([0x1E] + sfloat(130 + sequence) + sfloat(85 + sequence) + sfloat(100)
+            + [0xEA, 0x07, 11, 24, 7, sequence % 60, 0] + sfloat(60 + sequence) + [0x01, 0x00, 0x00])
+
+
+def bp_record(sequence):
+    # Blood Pressure Record (0x2B36): one segment (0x03), sequence number, UUID 0x2A35, the stored measurement.
+    return [0x03, sequence & 0xFF, sequence >> 8, 0x35, 0x2A] + stored_bpm(sequence)
+
+
+CUFF_RECORDS = [0, 1, 2]  # stored before the cuff met the booth; SIGUSR2 takes one more reading (stored only)
+
+
+def add_cuff(index):
+    """A BPS 1.1 cuff with stored records: live 0x2A35 (indicate, nothing sent on its own), Blood Pressure
+    Record 0x2B36 and RACP; a Current Time service whose clock is unset."""
+    bps = Service(app, index, 0x1810)
+    Characteristic(bps, 0x2A35, ['indicate'], [])
+    Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
+    records = Characteristic(bps, 0x2B36, ['indicate'], [])
+    RecordAccessControlPoint(bps, records, CUFF_RECORDS, bp_record)
+    cts = Service(app, index + 10, 0x1805)
+    Characteristic(cts, 0x2A2B, ['read', 'write'], [0] * 10)
+
+    def new_reading():
+        CUFF_RECORDS.append(CUFF_RECORDS[-1] + 1)
+        log(f'new reading {CUFF_RECORDS[-1]}')
+        return True
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR2, new_reading)
+
+
 # name -> (advertised 16-bit service UUID, builder(service index))
 MEASUREMENT_SERVICES = {
+    'cuff': ('1810', add_cuff),
     'plx': ('1822', add_plx),
     'hts': ('1809', add_hts),
     'bps': ('1810', add_bps),
@@ -401,7 +438,7 @@ def power_cycle():
         register_advertisement()
         log('switched on')
         return False
-    GLib.timeout_add_seconds(OFF_S, back_on)
+    GLib.timeout_add(int(OFF_S * 1000), back_on)
     return False
 
 

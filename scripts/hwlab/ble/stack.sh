@@ -1,5 +1,6 @@
-# Sourced by the BLE guest scripts: starts the system bus, two virtual LE controllers on one virtual air (hci0 for
-# the simulated devices, hci1 for boothd) and bluetoothd. Logs go to $HWLAB_OUT.
+# Sourced by the BLE guest scripts: starts the system bus, $BLE_CONTROLLERS (default 2) virtual LE controllers on
+# one virtual air (hci0 for the simulated devices, hci1 for boothd, hci2... for more devices) and bluetoothd.
+# Logs go to $HWLAB_OUT.
 # Defines: ble_uptime, ble_start_bluetoothd, ble_stop_bluetoothd, ble_wait_dbus_name NAME SECONDS.
 ble_uptime() { cut -d' ' -f1 /proc/uptime; }
 
@@ -17,14 +18,19 @@ ble_has_adapter() {
         string:org.bluez.Adapter1 string:Address >/dev/null 2>&1
 }
 
-# Starts bluetoothd and waits until it shows both adapters.
+BLE_CONTROLLERS=${BLE_CONTROLLERS:-2}
+ble_adapters=$(seq 0 $((BLE_CONTROLLERS - 1)) | sed 's/^/hci/')
+
+# Starts bluetoothd and waits until it shows every adapter.
 ble_start_bluetoothd() {
     /usr/libexec/bluetooth/bluetoothd -n ${BLE_BLUETOOTHD_DEBUG:+-d} >>"$HWLAB_OUT/bluetoothd.log" 2>&1 &
     BLE_BLUETOOTHD_PID=$!
     ble_wait_dbus_name org.bluez 20 || return 1
     local round
     for round in $(seq 50); do
-        ble_has_adapter hci0 && ble_has_adapter hci1 && return 0
+        local missing=no adapter
+        for adapter in $ble_adapters; do ble_has_adapter "$adapter" || missing=yes; done
+        [ "$missing" = no ] && return 0
         sleep 0.5
     done
     return 1
@@ -42,21 +48,22 @@ dbus-daemon --system --fork --nopidfile || { echo "ble stack: dbus-daemon failed
 ble_controllers_ready() {
     local listing
     listing=$(timeout 5 btmgmt info 2>/dev/null)
-    echo "$listing" | grep -q '^hci0:' && echo "$listing" | grep -q '^hci1:'
+    local adapter
+    for adapter in $ble_adapters; do echo "$listing" | grep -q "^$adapter:" || return 1; done
 }
 
 # The first HCI setup of a fresh virtual controller sometimes times out in this guest (kernel: "Opcode 0x0c03
 # failed: -110"); such a controller never reaches the management interface, so start the controllers again.
 for attempt in 1 2 3 4; do
     resets_failed=$(dmesg | grep -c 'Opcode 0x0c03 failed')
-    btvirt -l2 -L >>"$HWLAB_OUT/btvirt.log" 2>&1 &
+    btvirt -l"$BLE_CONTROLLERS" -L >>"$HWLAB_OUT/btvirt.log" 2>&1 &
     BLE_BTVIRT_PID=$!
     ready=no
     for round in $(seq 60); do
         if ble_controllers_ready; then ready=yes; break; fi
         [ "$(dmesg | grep -c 'Opcode 0x0c03 failed')" -gt "$resets_failed" ] && break
         # No setup failure within the kernel's 10 s init timeout: the controllers are usable.
-        if [ "$round" -ge 45 ] && [ -e /sys/class/bluetooth/hci1 ]; then ready=yes; break; fi
+        if [ "$round" -ge 45 ] && [ -e "/sys/class/bluetooth/hci$((BLE_CONTROLLERS - 1))" ]; then ready=yes; break; fi
         sleep 0.3
     done
     [ "$ready" = yes ] && break
@@ -66,5 +73,5 @@ for attempt in 1 2 3 4; do
     for _ in $(seq 50); do [ -e /sys/class/bluetooth/hci0 ] || break; sleep 0.1; done
     [ "$attempt" -lt 4 ] || { echo "ble stack: giving up on btvirt"; exit 1; }
 done
-ble_start_bluetoothd || { echo "ble stack: bluetoothd did not show both adapters"; exit 1; }
+ble_start_bluetoothd || { echo "ble stack: bluetoothd did not show all $BLE_CONTROLLERS adapters"; exit 1; }
 echo "ble stack: up at $(ble_uptime) s"
