@@ -48,8 +48,13 @@ import Testing
         let error = #expect(throws: H264EncoderUnavailable.self) {
             try H264EncoderPreference.auto.resolve { _ in false }
         }
-        #expect(error?.preference == .x264)
-        #expect(error.map { "\($0)" }?.contains("gstreamer1.0-plugins-ugly") == true)
+        #expect(error?.preference == .auto)
+        let text = error.map { "\($0)" } ?? ""
+        #expect(
+            text == "media.encoder=auto: H.264 encoder element x264enc (Debian package gstreamer1.0-plugins-ugly) is "
+                + "not available: install the package, check that the hardware and its driver are present "
+                + "(gst-inspect-1.0 x264enc)"
+        )
     }
 
     @Test func preferenceParsesTheConfigValues() {

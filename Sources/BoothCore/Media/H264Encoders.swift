@@ -165,21 +165,24 @@ public struct H264EncoderUnavailable: Error, Sendable, Hashable, CustomStringCon
     }
 
     public var description: String {
-        let options = preference.candidates.map { "\($0.element) (Debian package \($0.package))" }
+        // `auto` can always fall back to x264, so only x264's package is a must.
+        let required = preference == .auto ? [H264EncoderSpec.x264] : preference.candidates
+        let options = required.map { "\($0.element) (Debian package \($0.package))" }
+        let fallback = preference == .auto ? "" : ", or set media.encoder=auto"
         return "media.encoder=\(preference): H.264 encoder element "
             + options.joined(separator: " or ")
             + " is not available: install the package, check that the hardware and its driver are present "
-            + "(gst-inspect-1.0 \(preference.candidates.first?.element ?? "")), or set media.encoder=auto"
+            + "(gst-inspect-1.0 \(required.first?.element ?? ""))\(fallback)"
     }
 }
 
 extension H264EncoderPreference {
     /// The encoder to use: the first candidate `isAvailable` accepts. An explicit choice that is not available
-    /// is an error; `auto` falls back to x264 (and fails like `x264` when even that is missing).
+    /// is an error; `auto` falls back to x264 (and fails, naming x264's package, when even that is missing).
     public func resolve(
         isAvailable: (String) -> Bool
     ) throws(H264EncoderUnavailable) -> H264EncoderSpec {
         if let found = candidates.first(where: { isAvailable($0.element) }) { return found }
-        throw H264EncoderUnavailable(preference: self == .auto ? .x264 : self)
+        throw H264EncoderUnavailable(preference: self)
     }
 }
