@@ -75,4 +75,24 @@ import Testing
         #expect(await camera.isRunning == false)
         #expect(throws: CameraError.self) { try LiveEncoder.resolve(.vaapi) }
     }
+
+    /// v4l2h264enc's `extra-controls` is a GstStructure property: the table's text must deserialize into one.
+    @Test func v4l2ExtraControlsParseAsAGstStructure() throws {
+        MediaRuntime.initialize()
+        let parameters = H264EncoderParameters(targetKbps: 800, keyframeInterval: 60)
+        let texts = [
+            try #require(H264EncoderSpec.v4l2.settings(parameters).first?.value),
+            try #require(H264EncoderSpec.v4l2.bitrateSetting(kbps: 320)?.value),
+        ]
+        var bitrates: [Int32] = []
+        for text in texts {
+            let structure = try #require(gst_structure_from_string(text, nil), "\(text)")
+            defer { gst_structure_free(structure) }
+            #expect(String(cString: gst_structure_get_name(structure)) == "controls")
+            var value: gint = 0
+            #expect(gst_structure_get_int(structure, "video_bitrate", &value) != 0)
+            bitrates.append(value)
+        }
+        #expect(bitrates == [800_000, 320_000])
+    }
 }
