@@ -1,3 +1,4 @@
+import BoothCore
 import CBoothShim
 import CGStreamer
 import Foundation
@@ -345,7 +346,10 @@ public actor CameraPipeline {
         spawnThreads(running)
         logger.info(
             "camera pipeline playing",
-            metadata: ["source": "\(configuration.source)", "rung": "\(rung)", "generation": "\(generation)"]
+            metadata: [
+                "source": "\(configuration.source)", "rung": "\(rung)", "generation": "\(generation)",
+                "encoder": "\(graph.encoderSpec.element)",
+            ]
         )
         eventBroadcaster.yield(.started(generation: generation))
     }
@@ -455,9 +459,15 @@ public enum SimulatedCamera {
     public static func configuration(
         pattern: TestPattern = .smpte,
         mode: VideoMode = defaultMode,
-        maximumBitrateKbps: Int = 1000
+        maximumBitrateKbps: Int = 1000,
+        encoder: H264EncoderPreference = .auto
     ) -> CameraConfiguration {
-        CameraConfiguration(source: .simulated(pattern: pattern, mode: mode), maximumBitrateKbps: maximumBitrateKbps)
+        var configuration = CameraConfiguration(
+            source: .simulated(pattern: pattern, mode: mode),
+            maximumBitrateKbps: maximumBitrateKbps
+        )
+        configuration.encoder = encoder
+        return configuration
     }
 
     /// A pipeline for the simulated camera (not started: call `start()`); on demand when `idleStopDelay` is set.
@@ -465,9 +475,10 @@ public enum SimulatedCamera {
         pattern: TestPattern = .smpte,
         mode: VideoMode = defaultMode,
         idleStopDelay: Duration? = nil,
+        encoder: H264EncoderPreference = .auto,
         logger: Logger = Logger(label: "boothd.camera.simulated")
     ) -> CameraPipeline {
-        var configuration = configuration(pattern: pattern, mode: mode)
+        var configuration = configuration(pattern: pattern, mode: mode, encoder: encoder)
         configuration.idleStopDelay = idleStopDelay
         return CameraPipeline(configuration: configuration, logger: logger)
     }

@@ -1,3 +1,5 @@
+import BoothCore
+
 /// Width, height and frame rate of a video stream.
 public struct VideoMode: Sendable, Hashable, CustomStringConvertible {
     public var width: Int
@@ -70,6 +72,8 @@ public struct CameraConfiguration: Sendable, Hashable {
     public var ladder: BitrateLadder
     /// x264 `speed-preset` nickname (`ultrafast`, `superfast`, `veryfast`, ...).
     public var encoderPreset: String
+    /// Which H.264 encoder the live branch uses (`media.encoder`); `auto` prefers a hardware encoder.
+    public var encoder: H264EncoderPreference
     /// Largest preview frame; the preview keeps the source's aspect ratio and never upscales.
     public var previewMaximum: VideoMode
     /// JPEG quality (1-100) of preview frames and of snapshots.
@@ -101,6 +105,7 @@ public struct CameraConfiguration: Sendable, Hashable {
         self.maximumBitrateKbps = maximumBitrateKbps
         self.ladder = ladder
         self.encoderPreset = encoderPreset
+        self.encoder = .auto
         self.previewMaximum = previewMaximum
         self.previewQuality = previewQuality
         self.snapshotQuality = snapshotQuality
@@ -199,6 +204,8 @@ public enum CameraError: Error, Sendable, Hashable, CustomStringConvertible {
     case snapshotTimedOut(seconds: Double)
     /// A configuration value is not acceptable (names the field and why).
     case invalidConfiguration(String)
+    /// The configured H.264 encoder (`media.encoder`) is not available; names its Debian package.
+    case encoderUnavailable(H264EncoderUnavailable)
 
     public var description: String {
         switch self {
@@ -210,6 +217,7 @@ public enum CameraError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notRunning: "camera pipeline is not running"
         case .snapshotTimedOut(let seconds): "no snapshot frame within \(seconds) s"
         case .invalidConfiguration(let why): "invalid camera configuration: \(why)"
+        case .encoderUnavailable(let error): "\(error)"
         }
     }
 }

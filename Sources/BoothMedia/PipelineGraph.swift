@@ -1,3 +1,4 @@
+import BoothCore
 import CBoothShim
 import CGStreamer
 import Synchronization
@@ -74,6 +75,8 @@ final class PipelineGraph: @unchecked Sendable {
     let tee: ElementPointer
     let liveCaps: ElementPointer
     let encoder: ElementPointer
+    /// Which H.264 encoder the live branch runs (and how its bit rate is set).
+    let encoderSpec: H264EncoderSpec
     let liveSink: ElementPointer
     let previewSink: ElementPointer
     let stillValve: ElementPointer
@@ -145,23 +148,25 @@ final class PipelineGraph: @unchecked Sendable {
             self.tee = tee
             try link(chain)
 
-            // (a) live H.264: scaled and paced to the rung, x264 zerolatency under the bit-rate budget.
+            // (a) live H.264: scaled and paced to the rung, a low-latency CBR encoder (media.encoder) under the budget.
             let liveQueue = try add("queue", "live-queue")
             Self.configureLeakyQueue(liveQueue, buffers: 2)
             let liveScale = try add("videoscale", "live-scale")
             let liveRate = try add("videorate", "live-rate")
             booth_g_object_set_bool(liveRate, "drop-only", 1)
+            let encoderSpec = try LiveEncoder.resolve(configuration.encoder)
             let liveCaps = try add("capsfilter", "live-caps")
-            try setCaps(liveCaps, "caps", rawCaps(rung.mode, format: "I420"))
-            let encoder = try add("x264enc", "encoder")
-            setArg(encoder, "tune", "zerolatency")
-            setArg(encoder, "speed-preset", configuration.encoderPreset)
-            booth_g_object_set_uint(encoder, "bitrate", guint(encoderKbps))
-            booth_g_object_set_uint(encoder, "vbv-buf-capacity", guint(configuration.ladder.vbvMilliseconds))
-            booth_g_object_set_uint(
+            try setCaps(liveCaps, "caps", rawCaps(rung.mode, format: encoderSpec.inputFormat))
+            let encoder = try add(encoderSpec.element, "encoder")
+            LiveEncoder.configure(
                 encoder,
-                "key-int-max",
-                guint(rung.mode.framesPerSecond * configuration.ladder.keyframeIntervalSeconds)
+                encoderSpec,
+                H264EncoderParameters(
+                    targetKbps: encoderKbps,
+                    keyframeInterval: rung.mode.framesPerSecond * configuration.ladder.keyframeIntervalSeconds,
+                    x264Preset: configuration.encoderPreset,
+                    vbvMilliseconds: configuration.ladder.vbvMilliseconds
+                )
             )
             // Constrained baseline: the profile every WebRTC receiver (browsers included) decodes.
             let h264Caps = try add("capsfilter", "live-h264-caps")
@@ -175,6 +180,7 @@ final class PipelineGraph: @unchecked Sendable {
             try link([tee, liveQueue, liveScale, liveRate, liveCaps, encoder, h264Caps, liveSink])
             self.liveCaps = liveCaps
             self.encoder = encoder
+            self.encoderSpec = encoderSpec
             self.liveSink = liveSink
 
             // (b) preview: small JPEG frames, a leaky queue so a slow consumer never delays the live branch.
@@ -225,11 +231,13 @@ final class PipelineGraph: @unchecked Sendable {
         gst_object_unref(UnsafeMutableRawPointer(pipeline))
     }
 
-    /// Applies a ladder rung while playing: new caps renegotiate the scaler/rate, x264 takes the new bit rate.
+    /// Applies a ladder rung while playing: new caps renegotiate the scaler/rate, the encoder takes the new bit rate.
     func apply(rung: VideoRung, encoderKbps: Int) throws(CameraError) {
-        booth_g_object_set_uint(encoder, "bitrate", guint(encoderKbps))
-        // key-int-max is fixed once the encoder runs; a rebuilt pipeline (restart) picks up the rung's value.
-        try setCaps(liveCaps, "caps", rawCaps(rung.mode, format: "I420"))
+        if let setting = encoderSpec.bitrateSetting(kbps: encoderKbps) {
+            setArg(encoder, setting.property, setting.value)
+        }
+        // Keyframe spacing is fixed once the encoder runs; a rebuilt pipeline (restart) picks up the rung's value.
+        try setCaps(liveCaps, "caps", rawCaps(rung.mode, format: encoderSpec.inputFormat))
     }
 
     func setStillValveOpen(_ open: Bool) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoothCore
 import BoothMedia
 import BoothV4L2
 import Foundation
@@ -321,6 +322,8 @@ struct CameraStreamTest: AsyncParsableCommand {
     @OptionGroup var source: CameraSourceOptions
     @Option(help: "Seconds to measure.") var seconds: Double = 5
     @Option(help: "Bit-rate budget, kbit/s.") var budget: Int = 1000
+    @Option(help: "H.264 encoder: auto, x264, v4l2, vaapi or nvenc (as media.encoder).")
+    var encoder: String = "auto"
     @Option(
         name: .customLong("output"),
         help: "Also send the stream to rtp://HOST:PORT or srt://HOST:PORT?mode=listener|caller (repeatable)."
@@ -335,6 +338,9 @@ struct CameraStreamTest: AsyncParsableCommand {
         var framesPerSecond: Double
         var bitrateKbps: Double
         var budgetKbps: Int
+        /// The H.264 encoder element the live branch ran (`x264enc`, `v4l2h264enc`, ...).
+        var encoder: String
+        var hardwareEncoder: Bool
         var encodedSize: String
         var firstFrameMilliseconds: Double
         var snapshotMilliseconds: Double
@@ -356,7 +362,19 @@ struct CameraStreamTest: AsyncParsableCommand {
         let relay = StreamOutputRelay(targets: targets)
         var configuration = try source.configuration()
         configuration.maximumBitrateKbps = budget
+        guard let preference = H264EncoderPreference(rawValue: encoder) else {
+            let choices = H264EncoderPreference.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--encoder: expected one of \(choices), got \"\(encoder)\"")
+        }
+        configuration.encoder = preference
         let pipeline = CameraPipeline(configuration: configuration)
+        let encoderSpec: H264EncoderSpec
+        do {
+            encoderSpec = try pipeline.liveEncoder()
+        } catch {
+            await pipeline.close()
+            throw ValidationError("\(error)")
+        }
         let chunks = pipeline.encodedVideo()
         let started = ContinuousClock.now
         do {
@@ -414,6 +432,8 @@ struct CameraStreamTest: AsyncParsableCommand {
             framesPerSecond: Double(frames) / seconds,
             bitrateKbps: Double(bytes) * 8 / seconds / 1000,
             budgetKbps: budget,
+            encoder: encoderSpec.element,
+            hardwareEncoder: encoderSpec.isHardware,
             encodedSize: size,
             firstFrameMilliseconds: first.milliseconds,
             snapshotMilliseconds: still?.latency.milliseconds ?? -1,
@@ -423,6 +443,9 @@ struct CameraStreamTest: AsyncParsableCommand {
         )
         if json { return try printJSON(report) }
         print("source      \(report.source)")
+        print(
+            "encoder     \(encoderSpec.element) (\(encoderSpec.isHardware ? "hardware" : "software"), --encoder \(encoder))"
+        )
         print(
             String(
                 format: "frames      %d in %.1f s = %.1f fps (encoded %@)",

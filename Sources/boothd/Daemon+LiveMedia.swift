@@ -1,3 +1,4 @@
+import BoothCore
 import BoothMedia
 import BoothService
 import Foundation
@@ -8,6 +9,15 @@ extension Daemon {
     /// `media.*` budget. The simulator's stethoscope is a 100 Hz tone at half scale (a known level the
     /// end-to-end test measures in the browser). Cameras plugged in later are set by `MediaHotplug`.
     static func liveMedia(config: BoothConfig, camera: CameraPipeline?, simulate: Bool) throws -> LiveMedia {
+        // An explicit media.encoder that is not available stops boothd here, naming the package to install.
+        let encoder = try LiveEncoder.resolve(config.media.encoder)
+        Logger(label: "boothd.media").info(
+            "live video encoder",
+            metadata: [
+                "encoder": "\(encoder.element)", "hardware": "\(encoder.isHardware)",
+                "media.encoder": "\(config.media.encoder)",
+            ]
+        )
         var webrtc = WebRTCConfiguration(
             stunServer: config.media.stunServer.isEmpty ? nil : config.media.stunServer,
             turnServer: config.media.turnServer.isEmpty ? nil : config.media.turnServer,

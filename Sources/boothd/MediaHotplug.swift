@@ -18,6 +18,8 @@ actor MediaHotplug: Service {
     let logger: Logger
     /// Cameras run on demand and stop this long after their last use (nil: always running).
     let cameraIdleStop: Duration?
+    /// The live H.264 encoder cameras use (`media.encoder`).
+    let encoder: H264EncoderPreference
     /// Told which camera feeds the live WebRTC video: the most recently plugged one that is still present.
     let liveCamera: @Sendable (CameraPipeline?) async -> Void
     /// No frame for this long while streaming is a wedge (`media.camera_stall_seconds`); see `CameraWatchdog`.
@@ -55,6 +57,7 @@ actor MediaHotplug: Service {
         self.profiles = profiles
         self.logger = logger
         self.cameraIdleStop = settings.cameraIdleStop
+        self.encoder = settings.encoder
         self.liveAudio = liveAudio
         self.liveCamera = liveCamera
     }
@@ -161,6 +164,7 @@ actor MediaHotplug: Service {
         configuration.startTimeout = .seconds(20)
         configuration.stallTimeout = stallTimeout
         configuration.idleStopDelay = cameraIdleStop
+        configuration.encoder = encoder
         let pipeline = CameraPipeline(configuration: configuration, logger: logger)
         do {
             try await pipeline.start()

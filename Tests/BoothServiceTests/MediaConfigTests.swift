@@ -1,3 +1,4 @@
+import BoothCore
 import BoothService
 import Foundation
 import Testing
@@ -10,6 +11,14 @@ import Testing
         #expect(config.media.loopbackOnly && config.media.stunServer.isEmpty && config.media.turnServer.isEmpty)
         #expect(config.simulator.stethoscope && config.simulator.cameraPattern == "ball")
         #expect(config.media.cameraIdleStop == .seconds(5))
+    }
+
+    @Test func encoderDefaultsToAutoAndTakesEachChoice() throws {
+        #expect(try ConfigLoader.load(path: nil, environment: [:]).media.encoder == .auto)
+        for choice in ["x264", "v4l2", "vaapi", "nvenc"] {
+            let config = try ConfigLoader.load(path: nil, environment: ["BOOTHD_MEDIA_ENCODER": choice])
+            #expect(config.media.encoder.rawValue == choice)
+        }
     }
 
     @Test func cameraIdleDelayZeroKeepsCamerasRunning() throws {
@@ -39,6 +48,7 @@ import Testing
         ("media.video_floor_kbps=-1", "media.video_floor_kbps", "out of range"),
         ("media.camera_idle_seconds=-1", "media.camera_idle_seconds", "out of range"),
         ("simulator.camera_pattern=plaid", "simulator.camera_pattern", "expected one of ball, smpte, snow"),
+        ("media.encoder=omx", "media.encoder", "expected one of auto, x264, v4l2, vaapi, nvenc, got \"omx\""),
     ])
     func badValuesNameTheKey(override: String, key: String, reason: String) throws {
         let error = try #require(throws: ConfigError.self) {

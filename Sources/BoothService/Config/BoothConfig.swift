@@ -88,6 +88,9 @@ public struct BoothConfig: Sendable, Equatable {
         /// Measure the bandwidth from the receivers' RTCP reports (loss, round-trip time) and lower the live
         /// stream below the budget when the path cannot carry it (docs/cameras.md).
         public var automaticBandwidth = true
+        /// The live H.264 encoder: `auto` takes the first hardware encoder present (v4l2h264enc, vaapih264enc or
+        /// vah264enc, nvh264enc), else x264enc; an explicit choice that is not available stops boothd at start.
+        public var encoder = H264EncoderPreference.auto
     }
 
     public struct Storage: Sendable, Equatable {

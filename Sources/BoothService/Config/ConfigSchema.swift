@@ -1,3 +1,4 @@
+import BoothCore
 import Foundation
 
 /// Every configuration key: its type, its bounds and where it lands in `BoothConfig`.
@@ -168,6 +169,13 @@ struct ConfigKey: Sendable {
         },
         ConfigKey(path: "media.automatic_bandwidth", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.media.automaticBandwidth = flag }
+        },
+        ConfigKey(path: "media.encoder", kind: .choice(H264EncoderPreference.allCases.map(\.rawValue))) {
+            config,
+            value in
+            if case .string(let text) = value, let encoder = H264EncoderPreference(rawValue: text) {
+                config.media.encoder = encoder
+            }
         },
         ConfigKey(path: "storage.state_directory", kind: .string) { config, value in
             if case .string(let text) = value { config.storage.stateDirectory = text }

@@ -37,7 +37,8 @@ public struct Doctor: Sendable {
     }
 
     public func run() -> [DoctorCheck] {
-        [configuration(), gstreamer()] + mediaElements() + [bluetooth(), usb(), video(), sound()] + setupChecks()
+        [configuration(), gstreamer()] + mediaElements() + [liveEncoder(), bluetooth(), usb(), video(), sound()]
+            + setupChecks()
     }
 
     func path(_ relative: String) -> String {
