@@ -15,6 +15,10 @@ final class NotifySocket: Sendable {
 
     /// Takes ownership of `fd`.
     init(fd: Int32, mtu: Int) {
+        // bluetoothd creates the pair with SOCK_NONBLOCK, and the flag travels with the fd: the reader thread
+        // blocks in recv, so it is cleared (otherwise recv fails at once with EAGAIN).
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0, flags & O_NONBLOCK != 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
         self.fd = Mutex(fd)
         // BlueZ reports the ATT MTU; a notification carries at most MTU - 3 bytes, but a bigger buffer is harmless
         // and a too-small one would cut a packet, so the buffer is never below the LE maximum.

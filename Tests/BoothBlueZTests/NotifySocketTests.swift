@@ -12,11 +12,11 @@ import Glibc
 /// our side and closes the fd.
 @Suite(.timeLimit(.minutes(1)))
 struct NotifySocketTests {
-    /// A socketpair: [ours, bluetoothd's side].
+    /// A socketpair: [ours, bluetoothd's side], non-blocking as bluetoothd creates it.
     static func pair() throws -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]
         let result = fds.withUnsafeMutableBufferPointer {
-            socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, $0.baseAddress)
+            socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue | SOCK_NONBLOCK.rawValue), 0, $0.baseAddress)
         }
         try #require(result == 0)
         return (fds[0], fds[1])
