@@ -25,6 +25,8 @@ public final class BlueZCentral: Sendable {
     private struct NotificationSink {
         var device: String
         var continuation: AsyncThrowingStream<[UInt8], any Error>.Continuation
+        /// The AcquireNotify socket feeding this stream; nil for a StartNotify stream fed by property changes.
+        var socket: NotifySocket? = nil
     }
 
     private struct State {
@@ -38,6 +40,8 @@ public final class BlueZCentral: Sendable {
         var agentRegistration: UInt32?
         /// The registered agent's answers and what it was asked.
         var agent: PairingAgentLogic?
+        /// `ble.acquire_notify`: notifications through AcquireNotify sockets where BlueZ offers them.
+        var acquireNotify = false
     }
 
     private init(bus: GDBusBus) {
@@ -327,11 +331,23 @@ public final class BlueZCentral: Sendable {
         )
     }
 
+    /// Uses AcquireNotify (one socket per characteristic, each notification one packet) instead of StartNotify
+    /// (each value a D-Bus property change, which BlueZ may merge) for streams opened from now on.
+    public func useAcquireNotify(_ enabled: Bool) {
+        state.withLock { $0.acquireNotify = enabled }
+    }
+
     /// Opens a notification stream for a characteristic; StartNotify is sent for the first stream of a path
     /// and StopNotify when its last stream ends. Streams end with `linkLost` when the device disconnects.
+    /// With `useAcquireNotify(true)`, the first stream of a path tries AcquireNotify first.
     func notifications(_ path: String, device: String) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         guard objects.device(device)?.connected == true else {
             throw BlueZError.notConnected(BlueZPath(device)?.deviceAddress ?? device)
+        }
+        if state.withLock({ $0.acquireNotify && $0.sinks[path] == nil }),
+            let stream = try await acquiredNotifications(path, device: device)
+        {
+            return stream
         }
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream(
             bufferingPolicy: .bufferingNewest(1024)
@@ -368,6 +384,63 @@ public final class BlueZCentral: Sendable {
                     throw error
                 }
             }
+        }
+        return stream
+    }
+
+    /// A stream fed by an AcquireNotify socket, or nil when BlueZ refuses AcquireNotify for this characteristic
+    /// (NotSupported: an indicate-only characteristic, as AcquireNotify serves notifications only; NotPermitted:
+    /// already acquired or notifying; UnknownMethod: an old bluetoothd): StartNotify serves it then.
+    private func acquiredNotifications(
+        _ path: String,
+        device: String
+    ) async throws -> AsyncThrowingStream<[UInt8], any Error>? {
+        let acquired: Result<(fd: Int32, mtu: Int), BlueZError>
+        do throws(BlueZError) {
+            acquired = .success(
+                try await bus.callForFD(
+                    BlueZName.service,
+                    path,
+                    BlueZName.gattCharacteristic,
+                    "AcquireNotify",
+                    .tuple([.dictionary([:])])
+                )
+            )
+        } catch {
+            acquired = .failure(error)
+        }
+        let socket: NotifySocket
+        switch acquired {
+        case .success(let (fd, mtu)): socket = NotifySocket(fd: fd, mtu: mtu)
+        case .failure(let error):
+            if ["NotSupported", "NotPermitted", "UnknownMethod"].contains(where: { error.isBlueZError("." + $0) }) {
+                return nil
+            }
+            throw error
+        }
+        let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream(
+            bufferingPolicy: .bufferingNewest(1024)
+        )
+        let id = state.withLock { state in
+            state.nextID += 1
+            state.sinks[path, default: [:]][state.nextID] = NotificationSink(
+                device: device,
+                continuation: continuation,
+                socket: socket
+            )
+            return state.nextID
+        }
+        continuation.onTermination = { [weak self] _ in
+            // Closing the socket releases the notification in bluetoothd; no StopNotify.
+            socket.close()
+            self?.state.withLock { state in
+                state.sinks[path]?.removeValue(forKey: id)
+                if state.sinks[path]?.isEmpty ?? false { state.sinks[path] = nil }
+            }
+        }
+        let address = BlueZPath(device)?.deviceAddress ?? device
+        socket.start(name: "boothd-notify", into: continuation) { reason in
+            BlueZError.callFailed(method: "AcquireNotify read", name: address, message: reason)
         }
         return stream
     }
@@ -485,7 +558,9 @@ public final class BlueZCentral: Sendable {
             let changed = try? state.tree.propertiesChanged(path: path, signal.body)
             var sinks: [NotificationSink] = []
             if changed?.interface == BlueZName.gattCharacteristic, changed?.changed["Value"] != nil {
+                // Socket-fed streams get their values from the socket, not from property changes.
                 sinks = Array(state.sinks[path]?.values ?? [:].values)
+                sinks.removeAll { $0.socket != nil }
                 if !sinks.isEmpty {
                     state.counters[BlueZCentral.deviceID(path), default: BLEUsageCounters()].notifications += 1
                 }

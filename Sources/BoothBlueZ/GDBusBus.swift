@@ -184,6 +184,91 @@ final class GDBusBus: Sendable {
         return try result.get()
     }
 
+    /// Calls a method whose reply is `(h fd, q mtu)` with the fd passed alongside (BlueZ's AcquireNotify and
+    /// AcquireWrite). The caller owns the returned fd.
+    func callForFD(
+        _ destination: String,
+        _ path: String,
+        _ interface: String,
+        _ method: String,
+        _ arguments: DBusValue,
+        timeout: Double = 25
+    ) async throws(BlueZError) -> (fd: Int32, mtu: Int) {
+        nonisolated(unsafe) let connection = connection
+        let label = "\(interface.split(separator: ".").last ?? "").\(method)"
+        if closed.withLock({ $0 }) { throw .busUnavailable("connection closed") }
+        let result: Result<(fd: Int32, mtu: Int), BlueZError> = await withCheckedContinuation { continuation in
+            loop.perform {
+                final class Completion {
+                    let resume: (Result<(fd: Int32, mtu: Int), BlueZError>) -> Void
+                    let method: String
+                    init(_ method: String, _ resume: @escaping (Result<(fd: Int32, mtu: Int), BlueZError>) -> Void) {
+                        self.method = method
+                        self.resume = resume
+                    }
+                }
+                let completion = Unmanaged.passRetained(
+                    Completion(label) { continuation.resume(returning: $0) }
+                ).toOpaque()
+                g_dbus_connection_call_with_unix_fd_list(
+                    connection,
+                    destination,
+                    path,
+                    interface,
+                    method,
+                    GVariantCodec.encode(arguments),
+                    nil,
+                    G_DBUS_CALL_FLAGS_NONE,
+                    Int32(timeout * 1000),
+                    nil,
+                    nil,
+                    { source, asyncResult, data in
+                        guard let data else { return }
+                        let completion = Unmanaged<Completion>.fromOpaque(data).takeRetainedValue()
+                        var error: UnsafeMutablePointer<GError>?
+                        var fdList: UnsafeMutablePointer<GUnixFDList>?
+                        let reply = g_dbus_connection_call_with_unix_fd_list_finish(
+                            OpaquePointer(source),
+                            &fdList,
+                            asyncResult,
+                            &error
+                        )
+                        defer { if let fdList { g_object_unref(UnsafeMutableRawPointer(fdList)) } }
+                        guard let reply else {
+                            completion.resume(.failure(GDBusBus.callError(completion.method, error)))
+                            return
+                        }
+                        defer { g_variant_unref(reply) }
+                        let signature = String(cString: g_variant_get_type_string(reply))
+                        guard signature == "(hq)", let fdList else {
+                            completion.resume(
+                                .failure(.unexpectedReply(method: completion.method, signature: signature))
+                            )
+                            return
+                        }
+                        let first: OpaquePointer? = g_variant_get_child_value(reply, 0)
+                        let second: OpaquePointer? = g_variant_get_child_value(reply, 1)
+                        defer {
+                            if let first { g_variant_unref(first) }
+                            if let second { g_variant_unref(second) }
+                        }
+                        let index = g_variant_get_handle(first)
+                        let mtu = Int(g_variant_get_uint16(second))
+                        // A duplicate the caller owns; the list's own copies close with the list.
+                        let fd = g_unix_fd_list_get(fdList, index, &error)
+                        guard fd >= 0 else {
+                            completion.resume(.failure(GDBusBus.callError(completion.method, error)))
+                            return
+                        }
+                        completion.resume(.success((fd, mtu)))
+                    },
+                    completion
+                )
+            }
+        }
+        return try result.get()
+    }
+
     /// Subscribes to signals; the handler runs on the loop thread. Returns the id to unsubscribe with.
     func subscribe(
         sender: String?,

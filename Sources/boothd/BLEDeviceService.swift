@@ -89,6 +89,7 @@ struct BLEDeviceService: Service {
         }
         guard let central else { return }
         defer { central.close() }
+        central.useAcquireNotify(settings.acquireNotify)
         let events = central.events()
         let state = DiscoveryState(
             matcher: BLEDeviceMatcher(profiles: profiles.current, bondedOnly: settings.connect == .bonded)

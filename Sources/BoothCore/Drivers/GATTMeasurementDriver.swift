@@ -13,6 +13,11 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
     public var clock: ClockPolicy
     /// Stored records fetched through RACP after connecting; nil for devices that only notify live readings.
     public var records: RecordAccess?
+    /// Intermediate values sent while the device measures (Intermediate Cuff Pressure 0x2A36, Intermediate
+    /// Temperature 0x2A1E): the device is `measuring` while they arrive; nil for devices without them.
+    public var intermediate: GATTUUID?
+    /// How long after the last intermediate value without a reading the measurement counts as abandoned.
+    public var intermediateQuiet: Duration
 
     public init(
         id: String,
@@ -20,7 +25,9 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         measurement: GATTUUID,
         decoderKind: String,
         clock: ClockPolicy = .leave,
-        records: RecordAccess? = nil
+        records: RecordAccess? = nil,
+        intermediate: GATTUUID? = nil,
+        intermediateQuiet: Duration = .seconds(10)
     ) {
         self.id = id
         self.role = role
@@ -28,6 +35,8 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         self.decoderKind = decoderKind
         self.clock = clock
         self.records = records
+        self.intermediate = intermediate
+        self.intermediateQuiet = intermediateQuiet
     }
 
     /// What the device said about itself after connecting; nil fields were not offered.
@@ -53,6 +62,9 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         case clockSet(DeviceTimestamp)
         /// A stored-record fetch ended: records delivered, duplicates suppressed, why it did not complete.
         case recordsFetched(delivered: Int, duplicates: Int, problem: RecordAccessError?)
+        /// A measurement started on the device (first intermediate value: true), or it was abandoned (no
+        /// intermediate value for `intermediateQuiet`: false). A reading ends it without this event.
+        case measuring(Bool)
     }
 
     /// Characteristics read at connection (Battery Level, Firmware/Serial/Model strings).
@@ -85,6 +97,12 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         // The clock first: records fetched below are then stamped by a set clock on devices that restamp.
         let clockSet = await setClockIfNeeded(on: link, services: services)
         let stream = try await link.notifications(measurement)
+        // Intermediate values are optional in every SIG service: a device without them is simply never `measuring`.
+        var activity: AsyncStream<IntermediateActivity>?
+        if let intermediate, let values = try? await link.notifications(intermediate) {
+            activity = intermediateActivity(values, quiet: intermediateQuiet)
+        }
+        let measuring = MeasuringFlag()
         try await emit(.connected(info))
         if let clockSet { try await emit(.clockSet(clockSet)) }
         func decodeWith(
@@ -102,26 +120,53 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             guard var measurement = reading.measurement(makeContext(), raw: bytes) else { return nil }
             if origin == .stored { measurement.origin = .stored }
             try await emit(.measurement(measurement))
+            // The reading ends the measurement (the supervisor shows `ready` again on every reading).
+            if origin == .live { _ = measuring.set(false) }
             if case .integer(let number) = reading.field("sequenceNumber") { return UInt16(truncatingIfNeeded: number) }
             return nil
         }
         func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
             try await decodeWith(entry, bytes, origin)
         }
-        guard let records, let cursors = services.cursors else {
-            for try await bytes in stream { _ = try await decode(bytes, .live) }
-            return
+        try await watching(activity, measuring: measuring, emit: emit) {
+            guard let records, let cursors = services.cursors else {
+                for try await bytes in stream { _ = try await decode(bytes, .live) }
+                return
+            }
+            let deviceID = makeContext().device.id
+            try await runWithRecords(
+                records,
+                on: link,
+                measurements: stream,
+                cursor: (cursors, deviceID),
+                emit: emit,
+                decode: decode,
+                decodeWith: decodeWith
+            )
         }
-        let deviceID = makeContext().device.id
-        try await runWithRecords(
-            records,
-            on: link,
-            measurements: stream,
-            cursor: (cursors, deviceID),
-            emit: emit,
-            decode: decode,
-            decodeWith: decodeWith
-        )
+    }
+
+    /// Runs `body` (the measurement reader) while a child task reports `measuring` changes from the intermediate
+    /// values; the child ends with the body.
+    private func watching(
+        _ activity: AsyncStream<IntermediateActivity>?,
+        measuring: MeasuringFlag,
+        emit: @Sendable (Event) async throws -> Void,
+        body: () async throws -> Void
+    ) async throws {
+        guard let activity else { return try await body() }
+        // The task group ends before this function returns, so `emit` does not outlive the call.
+        try await withoutActuallyEscaping(emit) { emit in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await item in activity where measuring.set(item == .value) {
+                        try await emit(.measuring(item == .value))
+                    }
+                }
+                try await body()
+                group.cancelAll()
+            }
+        }
     }
 
     /// Subscribes to the control point, asks for the records not seen yet, delivers them as stored readings
@@ -264,14 +309,16 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         measurement: GATTUUID(0x2A35),
         decoderKind: "2A35",
         clock: .setIfUnset,
-        records: .bloodPressureRecords
+        records: .bloodPressureRecords,
+        intermediate: GATTUUID(0x2A36)
     )
     public static let hts = GATTMeasurementDriver(
         id: "ble.hts",
         role: .thermometer,
         measurement: GATTUUID(0x2A1C),
         decoderKind: "2A1C",
-        clock: .setIfUnset
+        clock: .setIfUnset,
+        intermediate: GATTUUID(0x2A1E)
     )
     public static let glucose = GATTMeasurementDriver(
         id: "ble.glucose",

@@ -151,6 +151,9 @@ public struct BoothConfig: Sendable, Equatable {
         public var connect = ConnectPolicy.bonded
         /// Advertisements weaker than this (dBm) are ignored; 0 accepts any strength.
         public var minimumRSSI = 0
+        /// Notifications through BlueZ's AcquireNotify (a socket per characteristic, one packet per notification)
+        /// instead of StartNotify's property changes; indications and refusals fall back to StartNotify.
+        public var acquireNotify = false
     }
 
     public var api = API()

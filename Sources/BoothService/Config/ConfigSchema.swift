@@ -228,6 +228,9 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "ble.minimum_rssi", kind: .int(-127...0)) { config, value in
             if case .int(let number) = value { config.ble.minimumRSSI = number }
         },
+        ConfigKey(path: "ble.acquire_notify", kind: .bool) { config, value in
+            if case .bool(let flag) = value { config.ble.acquireNotify = flag }
+        },
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })

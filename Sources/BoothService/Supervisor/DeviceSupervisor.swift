@@ -202,6 +202,10 @@ public struct DeviceSupervisor: Service {
                 info.warning = warning
                 if let warning { logger.warning("device warning", metadata: ["warning": "\(warning)"]) }
                 await registry.update(status(device, .ready, info: info.value, warning: warning))
+            case .measuring(let active):
+                await registry.update(
+                    status(device, active ? .measuring : .ready, info: info.value, warning: info.warning)
+                )
             case .undecodable(let raw, let error):
                 logger.warning("undecodable bytes", metadata: ["bytes": "\(Hex.string(raw))", "error": "\(error)"])
                 Counter(label: "boothd_undecodable_total", dimensions: labels(device)).increment()

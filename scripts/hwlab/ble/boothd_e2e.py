@@ -122,6 +122,29 @@ def values_match_raw(measurement):
     return numbers.get("%") == spo2 and numbers.get("/min") == pulse and 95 <= spo2 <= 99 and 60 <= pulse <= 99
 
 
+# BLE_ACQUIRE_NOTIFY=1 (step 61's default): boothd reads notifications through AcquireNotify sockets; indications
+# (glucose RACP) fall back to StartNotify.
+ACQUIRE_NOTIFY = os.environ.get("BLE_ACQUIRE_NOTIFY", "0") == "1"
+ACQUIRE_SET = ["--set", f"ble.acquire_notify={'true' if ACQUIRE_NOTIFY else 'false'}"]
+NOTIFY_PROBE = """
+import sys, dbus
+objects = dbus.Interface(dbus.SystemBus().get_object('org.bluez', '/'),
+                         'org.freedesktop.DBus.ObjectManager').GetManagedObjects()
+device = '/org/bluez/hci1/dev_' + sys.argv[1].replace(':', '_') + '/'
+for path, interfaces in objects.items():
+    chrc = interfaces.get('org.bluez.GattCharacteristic1')
+    if path.startswith(device) and chrc and str(chrc['UUID']).startswith('0000' + sys.argv[2]):
+        print(f"acquired={bool(chrc.get('NotifyAcquired', False))} notifying={bool(chrc.get('Notifying', False))}")
+"""
+
+
+def notify_state(address, short_uuid):
+    """bluetoothd's view of boothd's subscription to a characteristic of the device, e.g. `acquired=True ...`."""
+    probe = subprocess.run(["python3", "-c", NOTIFY_PROBE, address, short_uuid], capture_output=True, text=True,
+                           timeout=20)
+    return (probe.stdout.strip() or probe.stderr.strip()[-200:])
+
+
 def restart_bluetoothd():
     pid = int(os.environ["BLE_BLUETOOTHD_PID"])
     os.kill(pid, signal.SIGTERM)
@@ -159,6 +182,7 @@ async def main():
     daemon = api.Daemon(state_dir, api.free_port(), extra=[
         "--set", "ble.adapter=hci1",
         "--set", "ble.connect=bonded",
+        *ACQUIRE_SET,
         "--set", f"profiles.directories={ROOT}/firmware-profiles",
     ])
     started = time.monotonic()
@@ -184,6 +208,11 @@ async def main():
                   first["kind"] == "oxygenSaturation" and values_match_raw(first))
             check(f"measurement names its device and profile: {first['device']}",
                   first["device"].get("profile") == "sig.plx" and first["device"]["transport"] == "ble")
+            plx = notify_state(ADDRESS, "2a5f")
+            if ACQUIRE_NOTIFY:
+                check(f"PLX notifications come through an AcquireNotify socket ({plx})", plx.startswith("acquired=True"))
+            else:
+                check(f"PLX notifications come through StartNotify ({plx})", "notifying=True" in plx)
         ready = [s for _, state, s in states if state == "ready" and s.get("batteryPercent") is not None]
         check(f"device ready with battery 87 % and firmware 1.2.3 ({ready[-1] if ready else states[-3:]})",
               bool(ready) and ready[-1]["batteryPercent"] == 87 and ready[-1].get("firmware") == "1.2.3")
@@ -321,6 +350,7 @@ async def glucose_scenario(central_address):
     # ble.connect=matching: the other policy, and no second pairing of the same virtual radio.
     daemon = api.Daemon(state_dir, api.free_port(), extra=[
         "--set", "ble.adapter=hci1", "--set", "ble.connect=matching",
+        *ACQUIRE_SET,
         "--set", f"profiles.directories={ROOT}/firmware-profiles",
     ])
     received = []
