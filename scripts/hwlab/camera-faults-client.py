@@ -134,6 +134,9 @@ async def main():
                 "--set", f"profiles.directories={profiles}",
                 "--set", f"media.camera_stall_seconds={STALL_SECONDS}",
                 "--set", "media.camera_max_resets=1",
+                # The camera streams all the time here (no on-demand idle stop): the watchdog acts on a streaming
+                # camera, and an idle one streams nothing to stall.
+                "--set", "media.camera_idle_seconds=0",
                 "--set", "logging.level=debug",
             ],
         )
