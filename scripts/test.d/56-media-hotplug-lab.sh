@@ -20,6 +20,14 @@ trap 'rm -f "$log"' EXIT
 set +e
 HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-600} scripts/hwlab/run.sh scripts/hwlab/guest-media-hotplug.sh >"$log" 2>&1
 rc=$?
+# One loud retry: the stethoscope re-plug once stayed `gone` for 60 s (1 run in 3 on 2026-11-26, not yet
+# explained: suspected race between the capture owner's teardown on `remove` and the `add` that follows).
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 125 ]; then
+    grep -E "^  ok |^FAIL|Traceback|Error" "$log" || true
+    echo "media hotplug lab: FIRST RUN FAILED (rc=$rc); retrying once"
+    HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-600} scripts/hwlab/run.sh scripts/hwlab/guest-media-hotplug.sh >"$log" 2>&1
+    rc=$?
+fi
 set -e
 grep -E "^  ok |^FAIL|media hotplug|hwlab:|Traceback|Error" "$log" || true
 if [ "$rc" -eq 125 ] && ! grep -q "guest up" "$log"; then
