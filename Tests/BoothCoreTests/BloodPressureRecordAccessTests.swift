@@ -56,17 +56,6 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         return events.withLock { $0 }
     }
 
-    static func measurements(_ events: [GATTMeasurementDriver.Event]) -> [Measurement] {
-        events.compactMap { if case .measurement(let m) = $0 { m } else { nil } }
-    }
-
-    static func fetched(_ events: [GATTMeasurementDriver.Event]) -> (Int, Int, RecordAccessError?)? {
-        for case .recordsFetched(let delivered, let duplicates, let problem) in events {
-            return (delivered, duplicates, problem)
-        }
-        return nil
-    }
-
     @Test func recordDecodesItsEnvelopeAndRejectsSegments() throws {
         let parsed = try BloodPressureRecord(bytes: stored(0x0102, 4))
         #expect(parsed.sequenceNumber == 0x0102 && parsed.recordedUUID == 0x2A35 && parsed.recorded == bpm(4))
@@ -95,7 +84,7 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         let events = try await Self.run(link, cursors: cursors, live: bpm(9))
         #expect(link.writes.map(\.characteristic) == [currentTime, racp])
         #expect(link.writes.last?.bytes == [0x01, 0x01])
-        let readings = Self.measurements(events)
+        let readings = DriverEvents.measurements(events)
         // The stored ones carry the recorded bytes and the time the cuff took them; the live one after the fetch.
         #expect(readings.map(\.raw) == [bpm(0), bpm(1), bpm(2), bpm(9)])
         #expect(readings.map(\.origin) == [.stored, .stored, .stored, .live])
@@ -103,7 +92,7 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         #expect(
             readings[1].deviceTime == DeviceTimestamp(year: 2026, month: 11, day: 25, hour: 21, minute: 30, second: 1)
         )
-        let fetched = try #require(Self.fetched(events))
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 3 && fetched.1 == 0 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: cuffID) == 2)
         #expect(link.unsubscribed.isEmpty)
@@ -122,8 +111,8 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         let cursors = MemoryCursors([cuffID: 5])
         let events = try await Self.run(link, cursors: cursors)
         #expect(link.writes.map(\.bytes) == [[0x01, 0x03, 0x01, 0x06, 0x00]])
-        #expect(Self.measurements(events).map(\.raw) == [bpm(6), bpm(7)])
-        let fetched = try #require(Self.fetched(events))
+        #expect(DriverEvents.measurements(events).map(\.raw) == [bpm(6), bpm(7)])
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 2 && fetched.1 == 2 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: cuffID) == 7)
     }
@@ -139,8 +128,8 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         let events = try await Self.run(link, cursors: cursors)
         let undecodable = events.compactMap { if case .undecodable(let raw, _) = $0 { raw } else { nil } }
         #expect(undecodable == [segmented, enhanced])
-        #expect(Self.measurements(events).isEmpty)
-        let fetched = try #require(Self.fetched(events))
+        #expect(DriverEvents.measurements(events).isEmpty)
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.2 == nil)
     }
 
@@ -167,9 +156,9 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
             }
         )
         let all = events.withLock { $0 }
-        #expect(Self.measurements(all).map(\.raw) == [bpm(3)])
-        #expect(Self.measurements(all).map(\.origin) == [.live])
-        #expect(Self.fetched(all) == nil)
+        #expect(DriverEvents.measurements(all).map(\.raw) == [bpm(3)])
+        #expect(DriverEvents.measurements(all).map(\.origin) == [.live])
+        #expect(DriverEvents.fetched(all) == nil)
         #expect(link.writes.map(\.characteristic) == [currentTime])
     }
 
@@ -186,8 +175,8 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         let cursors = MemoryCursors()
         let events = try await Self.run(link, cursors: cursors)
         #expect(link.writes.map(\.bytes) == [[0x01, 0x01], [0x01, 0x03, 0x01, 0x01, 0x00]])
-        #expect(Self.measurements(events).map(\.raw) == [bpm(0), bpm(2), bpm(1)])
-        let fetched = try #require(Self.fetched(events))
+        #expect(DriverEvents.measurements(events).map(\.raw) == [bpm(0), bpm(2), bpm(1)])
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 3 && fetched.1 == 1 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: cuffID) == 2)
 
@@ -199,8 +188,8 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         let stuck = MemoryCursors([cuffID: 4])
         let stubbornEvents = try await Self.run(stubborn, cursors: stuck)
         #expect(stubborn.writes.count == 3)
-        #expect(Self.measurements(stubbornEvents).map(\.raw) == [bpm(5), bpm(7)])
-        #expect(Self.fetched(stubbornEvents)?.2 == .missing(after: 5))
+        #expect(DriverEvents.measurements(stubbornEvents).map(\.raw) == [bpm(5), bpm(7)])
+        #expect(DriverEvents.fetched(stubbornEvents)?.2 == .missing(after: 5))
         #expect(await stuck.lastSequence(device: cuffID) == 5)
     }
 
@@ -214,8 +203,8 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         }
         let cursors = MemoryCursors()
         let events = try await Self.run(link, cursors: cursors)
-        #expect(Self.measurements(events).map(\.raw) == [bpm(1), bpm(0), bpm(2)])
-        let fetched = try #require(Self.fetched(events))
+        #expect(DriverEvents.measurements(events).map(\.raw) == [bpm(1), bpm(0), bpm(2)])
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 3 && fetched.1 == 1 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: cuffID) == 2)
     }

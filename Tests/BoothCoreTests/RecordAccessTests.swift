@@ -54,17 +54,6 @@ private func record(_ sequence: UInt16) -> [UInt8] {
         return events.withLock { $0 }
     }
 
-    static func measurements(_ events: [GATTMeasurementDriver.Event]) -> [Measurement] {
-        events.compactMap { if case .measurement(let m) = $0 { m } else { nil } }
-    }
-
-    static func fetched(_ events: [GATTMeasurementDriver.Event]) -> (Int, Int, RecordAccessError?)? {
-        for case .recordsFetched(let delivered, let duplicates, let problem) in events {
-            return (delivered, duplicates, problem)
-        }
-        return nil
-    }
-
     @Test func firstConnectionFetchesAllRecordsThenReadsLive() async throws {
         let link = ScriptedGATTLink(readable: [currentTime: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]) { characteristic, bytes in
             guard characteristic == racp else { return [] }
@@ -79,14 +68,14 @@ private func record(_ sequence: UInt16) -> [UInt8] {
         #expect(link.writes.map(\.characteristic) == [currentTime, racp])
         #expect(link.writes.first?.bytes == [0xEA, 0x07, 0x0B, 0x1A, 0x01, 0x02, 0x03, 0x04, 0x00, 0x01])
         #expect(link.writes.last?.bytes == [0x01, 0x01])
-        let measurements = Self.measurements(events)
+        let measurements = DriverEvents.measurements(events)
         // Fetched records are stored readings; a glucose reading is one by nature (the decoder says so), live too.
         #expect(measurements.map(\.origin) == [.stored, .stored, .stored, .stored])
         #expect(measurements.map(\.raw) == [1, 2, 3, 4].map { record($0) })
         let fetchedAt = try #require(events.firstIndex { if case .recordsFetched = $0 { true } else { false } })
-        #expect(Self.measurements(Array(events[..<fetchedAt])).count == 3)
+        #expect(DriverEvents.measurements(Array(events[..<fetchedAt])).count == 3)
         #expect(measurements.allSatisfy { $0.kind == .glucose })
-        let fetched = try #require(Self.fetched(events))
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 3 && fetched.1 == 0 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: "ble:00:AA:01:00:00:00") == 4)
         #expect(link.unsubscribed.isEmpty)
@@ -106,8 +95,8 @@ private func record(_ sequence: UInt16) -> [UInt8] {
         let cursors = MemoryCursors(["ble:00:AA:01:00:00:00": 7])
         let events = try await Self.run(link, cursors: cursors)
         #expect(link.writes.map(\.characteristic) == [racp])
-        #expect(Self.measurements(events).map(\.raw) == [record(8)])
-        let fetched = try #require(Self.fetched(events))
+        #expect(DriverEvents.measurements(events).map(\.raw) == [record(8)])
+        let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 1 && fetched.1 == 1 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: "ble:00:AA:01:00:00:00") == 8)
     }
@@ -118,9 +107,9 @@ private func record(_ sequence: UInt16) -> [UInt8] {
                 characteristic == racp ? [(racp, [0x06, 0x00, 0x01, code])] : []
             }
             let events = try await Self.run(link, cursors: MemoryCursors(), live: record(1))
-            let fetched = try #require(Self.fetched(events))
+            let fetched = try #require(DriverEvents.fetched(events))
             #expect(fetched.0 == 0 && fetched.2 == problem)
-            #expect(Self.measurements(events).map(\.raw) == [record(1)])
+            #expect(DriverEvents.measurements(events).map(\.raw) == [record(1)])
             // No readable Current Time: the clock is not touched.
             #expect(link.writes.map(\.characteristic) == [racp])
         }

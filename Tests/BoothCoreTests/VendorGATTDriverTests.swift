@@ -56,10 +56,6 @@ import Testing
 
     struct NotSubscribed: Error {}
 
-    static func measurements(_ events: [GATTMeasurementDriver.Event]) -> [BoothCore.Measurement] {
-        events.compactMap { if case .measurement(let m) = $0 { m } else { nil } }
-    }
-
     static func number(_ measurement: BoothCore.Measurement, _ code: MDCCode) -> DecimalNumber? {
         measurement.values.first { $0.code == code }?.number
     }
@@ -82,7 +78,7 @@ import Testing
             link.send([(Self.berryNotify, Array(frame[0..<2])), (Self.berryNotify, Array(frame[2...]))])
             link.send([(Self.berryNotify, frame + frame)])
         }
-        let readings = Self.measurements(events)
+        let readings = DriverEvents.measurements(events)
         #expect(readings.count == 3)
         for reading in readings {
             #expect(reading.raw == frame)
@@ -100,7 +96,7 @@ import Testing
         }
         let warnings = events.compactMap { if case .deviceWarning(let w) = $0 { Optional(w) } else { nil } }
         #expect(warnings == [VendorGATTDriver.noReadingWarning, nil])
-        #expect(Self.measurements(events).map(\.raw) == [valid])
+        #expect(DriverEvents.measurements(events).map(\.raw) == [valid])
     }
 
     @Test func bytesOutsideAnyFrameAreReportedUndecodable() async throws {
@@ -111,7 +107,7 @@ import Testing
         let undecodable = events.compactMap { if case .undecodable(let raw, _) = $0 { raw } else { nil } }
         // Leading garbage, then the unfinished frame the link's end leaves behind.
         #expect(undecodable == [[0x12, 0x34], [0x87, 0x32]])
-        #expect(Self.measurements(events).map(\.raw) == [frame])
+        #expect(DriverEvents.measurements(events).map(\.raw) == [frame])
     }
 
     @Test func aStreamIsReportedAtTheReportInterval() async throws {
@@ -122,7 +118,7 @@ import Testing
         let events = try await Self.run(driver, on: ScriptedGATTLink(), stepMicros: 16_667) { link in
             link.send(Array(repeating: (Self.berryNotify, frame), count: 61))
         }
-        let readings = Self.measurements(events)
+        let readings = DriverEvents.measurements(events)
         #expect(readings.count == 2)
         if readings.count == 2 {
             #expect(readings[1].receivedAtMicros - readings[0].receivedAtMicros >= 1_000_000)
@@ -140,7 +136,7 @@ import Testing
         let events = try await Self.run(driver, on: ScriptedGATTLink()) { link in
             link.send([(Self.jumperNotify, frame)])
         }
-        let reading = try #require(Self.measurements(events).first)
+        let reading = try #require(DriverEvents.measurements(events).first)
         #expect(reading.raw == frame)
         #expect(Self.number(reading, .spo2) == DecimalNumber(99))
         #expect(Self.number(reading, .pulseOximetryPulseRate) == DecimalNumber(56))
@@ -172,7 +168,7 @@ import Testing
         let writes = link.writes
         #expect(writes.count >= 3)
         #expect(writes.allSatisfy { $0.characteristic == Self.viatomWrite && $0.bytes == command })
-        let readings = Self.measurements(events)
+        let readings = DriverEvents.measurements(events)
         #expect(readings.count >= 3)
         for reading in readings {
             #expect(reading.raw == response)
