@@ -80,8 +80,8 @@ def use_camera(daemon):
 
 
 # Libraries an idle boothd must not map: they come with a pipeline (plugins, codecs) or with WebRTC and pictures,
-# and are loaded at their first use.
-ON_DEMAND_LIBRARIES = re.compile(r"^lib(gst(?!reamer-1\.0|base|video|app)|x264|jpeg|nice|gnutls|soup|krb5|cairo|"
+# and are loaded at their first use (libjpeg is not among them: libv4l2 links it).
+ON_DEMAND_LIBRARIES = re.compile(r"^lib(gst(?!reamer-1\.0|base|video|app)|x264|nice|gnutls|soup|krb5|cairo|"
                                  r"pixman|X11|xcb)")
 
 
