@@ -122,6 +122,7 @@ actor MediaHotplug: Service {
             // The kernel sends a PCM's `add` before it names the card: classified now, a re-plugged stethoscope
             // would match no profile and stay `gone`. Events are handled one at a time, so a `remove` of this
             // device waits behind this (its card's id file vanishing ends the wait).
+            let waiting = ContinuousClock.now
             guard let named = await SoundCardRegistration.settled(device) else {
                 logger.warning(
                     "sound card not named within 3 s; its capture device is skipped",
@@ -129,9 +130,12 @@ actor MediaHotplug: Service {
                 )
                 return
             }
-            logger.debug(
+            logger.info(
                 "sound card named after its capture device was added",
-                metadata: ["syspath": "\(device.syspath)", "card": "\(named.attributes["card.id"] ?? "")"]
+                metadata: [
+                    "syspath": "\(device.syspath)", "card": "\(named.attributes["card.id"] ?? "")",
+                    "waited_ms": "\(MediaDeviceCommands.milliseconds(ContinuousClock.now - waiting))",
+                ]
             )
             device = named
         }
