@@ -11,72 +11,23 @@ Usage (in the lab VM): python media-hotplug-client.py BOOTHD_BINARY REPO_ROOT
 """
 
 import asyncio
-import glob
-import importlib.util
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = sys.argv[2]
+sys.path.insert(0, os.path.join(ROOT, "scripts/lib"))
+from media_lab import CAMERA, VIVID, connect, keeping_artifacts, run_daemon, sh, test_modules  # noqa: E402
 
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-e2e = load("api_e2e", os.path.join(ROOT, "scripts/test.d/40-api-e2e.py"))
-media = load("media_e2e", os.path.join(ROOT, "scripts/test.d/43-media-artifacts.py"))
-VIVID = ["vivid", "n_devs=1", "node_types=0x1", "input_types=0x00"]
-CAMERA = "v4l2:vivid.0"
+e2e, media = test_modules(ROOT)
 STETHOSCOPE = "alsa:Loopback:1"
 REPLUGS = int(os.environ.get("MEDIA_HOTPLUG_REPLUGS", "6"))
-
-
-def sh(*args, check=True):
-    result = subprocess.run(list(args), capture_output=True, text=True, timeout=180)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed: {result.stderr.strip()}")
-    return result
 
 
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
-
-
-class Devices:
-    """Follows the device list: `devices` at connect, then `device` changes."""
-
-    def __init__(self):
-        self.state = {}
-
-    def feed(self, message):
-        if message["type"] == "devices":
-            for device in message["devices"]:
-                self.state[device["id"]] = device
-        elif message["type"] == "device":
-            self.state[message["device"]["id"]] = message["device"]
-        elif message["type"] == "event":
-            media.pending_artifacts.setdefault(message["data"].get("artifact", {}).get("id"), message)
-
-    async def wait(self, ws, device_id, states, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            device = self.state.get(device_id)
-            if device and device["state"] in states:
-                return device
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{device_id} not in {states} within {timeout} s (now {device})")
-            try:
-                self.feed(await e2e.recv(ws, timeout=left))
-            except asyncio.TimeoutError:
-                pass
 
 
 def boothctl_camera():
@@ -109,26 +60,12 @@ async def main():
     sh("modprobe", *VIVID)
     sh("modprobe", "snd-aloop")
     boothctl_camera()
-    profiles = f"{ROOT}/firmware-profiles,{ROOT}/scripts/hwlab/profiles-media"
-    with tempfile.TemporaryDirectory(prefix="boothd-hotplug-") as state_dir:
-        daemon = e2e.Daemon(state_dir, e2e.free_port(), extra=["--set", f"profiles.directories={profiles}"])
-        try:
-            daemon.start(ready_timeout=90)  # a debug build under TCG
-            await scenario(daemon)
-        except BaseException:
-            print(open(os.path.join(state_dir, "boothd.log")).read()[-6000:])
-            raise
-        finally:
-            daemon.stop()
+    await run_daemon(e2e, ROOT, "boothd-hotplug-", scenario)
     print(f"media hotplug lab: all passed ({e2e.validated} server messages validated)")
 
 
 async def scenario(daemon):
-    ws = await e2e.websockets.connect(daemon.url, max_size=2**24)
-    await e2e.send(ws, {"type": "hello", "protocol": 1, "token": daemon.token, "clientId": "lab"})
-    assert (await e2e.recv(ws))["type"] == "welcome"
-    devices = Devices()
-    devices.feed(await e2e.recv(ws))
+    ws, devices = await connect(e2e, daemon, keeping_artifacts(media))
     camera = await devices.wait(ws, CAMERA, {"ready"}, 150)  # a debug build under TCG starts slowly
     steth = await devices.wait(ws, STETHOSCOPE, {"ready"}, 30)
     assert camera["role"] == "otoscope" and camera["transport"] == "v4l2", camera
