@@ -8,6 +8,4 @@ lab_init "media hotplug lab"
 lab_build boothd
 lab_venv websockets jsonschema
 lab_require_qemu
-# One loud retry: the stethoscope re-plug once stayed `gone` for 60 s (1 run in 3 on 2026-11-26, not yet
-# explained: suspected race between the capture owner's teardown on `remove` and the `add` that follows).
-LAB_RETRIES=1 lab_run 600 guest-media-hotplug.sh
+lab_run 600 guest-media-hotplug.sh
