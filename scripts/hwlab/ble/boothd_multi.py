@@ -324,13 +324,28 @@ def gauge(daemon, name):
     return None
 
 
+def fd_targets(daemon):
+    """What each of boothd's fds points to (socket:[inode], a file path ...), to name a leak."""
+    result = collections.Counter()
+    directory = f"/proc/{daemon.process.pid}/fd"
+    for fd in os.listdir(directory):
+        try:
+            target = os.readlink(os.path.join(directory, fd))
+        except OSError:
+            continue
+        result[re.sub(r"\[\d+\]", "", target)] += 1
+    return result
+
+
 def leak_figures(daemon, bus_name):
+    # fds first: the /metrics requests below leave their connection's socket in boothd's table for a moment.
+    fds = daemon.fds()
     return {
         "match_rules": match_rules(bus_name),
         "signal_subscriptions": gauge(daemon, "boothd_ble_dbus_signal_subscriptions"),
         "notification_streams": gauge(daemon, "boothd_ble_notification_streams"),
         "event_listeners": gauge(daemon, "boothd_ble_event_listeners"),
-        "fds": daemon.fds(),
+        "fds": fds,
         "rss_mib": round(daemon.rss_mib(), 1),
     }
 
@@ -417,6 +432,7 @@ async def main():
         await asyncio.sleep(3)
         bus_name = bus_name_of(daemon.process.pid)
         before = leak_figures(daemon, bus_name)
+        targets_before = fd_targets(daemon)
         cycles = 0
         deadline = time.monotonic() + CYCLE_SECONDS
         cycle_started = time.monotonic()
@@ -441,9 +457,12 @@ async def main():
             if after["fds"] is None or before["fds"] is None or after["fds"] <= before["fds"]:
                 break
             await asyncio.sleep(2)
-            again = leak_figures(daemon, bus_name)
-            if again["fds"] is not None:
-                after["fds"] = min(after["fds"], again["fds"])
+            again = daemon.fds()
+            if again is not None:
+                after["fds"] = min(after["fds"], again)
+        if after["fds"] is not None and before["fds"] is not None and after["fds"] > before["fds"]:
+            grown = fd_targets(daemon) - targets_before
+            print(f"  fds grown: {dict(grown)}", flush=True)
         await watcher.until(lambda: watcher.state(cycled).get("state") == "ready", 10)
         print(f"figure: {cycles} {cycled} power cycles in {elapsed:.0f} s ({elapsed / max(cycles, 1):.1f} s each); "
               f"boothd {bus_name}: before {before}, after {after}", flush=True)

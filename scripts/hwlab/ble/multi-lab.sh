@@ -60,9 +60,14 @@ k=0
 for name in "$@"; do
     if [ "$k" -gt 0 ]; then
         for j in $(seq "$k" -1 1); do
-            readvertise "$name"  # the last pad link's connection may have ended its advertising
-            timeout 60 python3 "$here/pad_link.py" "hci$(($# + j))" "${address_of[$name]}" >>"$out/pad-links.log" 2>&1 \
-                || { echo "ble multi lab: pad link hci$(($# + j)) -> $name failed"; cat "$out/pad-links.log"; exit 1; }
+            # A pad link's connection may end the device's advertising, and a helper sometimes does not see the
+            # device at all (1 run in 5): advertise again before a later pad link and before each retry.
+            for attempt in 1 2 3; do
+                [ "$j" -lt "$k" ] || [ "$attempt" -gt 1 ] && readvertise "$name"
+                timeout 40 python3 "$here/pad_link.py" "hci$(($# + j))" "${address_of[$name]}" \
+                    >>"$out/pad-links.log" 2>&1 && break
+                [ "$attempt" -lt 3 ] || { echo "ble multi lab: pad link hci$(($# + j)) -> $name failed"; cat "$out/pad-links.log"; exit 1; }
+            done
         done
         kill -WINCH "${pid_of[$name]}"  # held back until its turn
     fi

@@ -2,7 +2,8 @@
 """Connects a spare lab controller to a simulated device through bluetoothd, to take up one connection handle on
 the device's emulated controller (see multi-lab.sh: why several devices at once need this under btvirt 5.66).
 
-usage: pad_link.py HELPER_ADAPTER DEVICE_ADDRESS   (exit 0 once connected; 1 after 40 s)
+usage: pad_link.py HELPER_ADAPTER DEVICE_ADDRESS   (exit 0 once connected; 1 when the device is not seen in
+15 s or not connected in 35 s)
 """
 import sys
 import time
@@ -17,7 +18,7 @@ device_path = f'{adapter_path}/dev_{ADDRESS.replace(":", "_")}'
 adapter = dbus.Interface(bus.get_object(BLUEZ, adapter_path), 'org.bluez.Adapter1')
 props = dbus.Interface(bus.get_object(BLUEZ, adapter_path), 'org.freedesktop.DBus.Properties')
 props.Set('org.bluez.Adapter1', 'Powered', dbus.Boolean(True))
-deadline = time.monotonic() + 40
+deadline = time.monotonic() + 35
 
 
 def known():
@@ -27,7 +28,8 @@ def known():
 
 adapter.SetDiscoveryFilter({'Transport': 'le'})
 adapter.StartDiscovery()
-while not known() and time.monotonic() < deadline:
+seen_by = time.monotonic() + 15
+while not known() and time.monotonic() < seen_by:
     time.sleep(0.3)
 adapter.StopDiscovery()
 if not known():
