@@ -14,7 +14,7 @@ set -- $(echo "${LAB_MULTI_DEVICES:-cuff,hts,plx}" | tr ',' ' ')
 BLE_CONTROLLERS=$(($# > 1 ? 2 * $# : 2))
 . "$here/stack.sh"
 ip link set lo up  # boothd's API listens on 127.0.0.1
-# LAB_BTMON=1 records every controller's HCI traffic (btmon -r "$HWLAB_OUT/btmon.snoop" reads it back).
+# LAB_BTMON=1 records every controller's HCI traffic in $HWLAB_OUT/btmon.snoop (snoop_links.py lists its links).
 if [ -n "${LAB_BTMON:-}" ]; then btmon -w "$out/btmon.snoop" >/dev/null 2>&1 & fi
 
 address() {
