@@ -187,11 +187,73 @@ async def main():
             print(daemon.log_tail(40))
     if os.environ.get("BLE_CENTRAL_ADDRESS"):
         await o2ring_scenario(os.environ["BLE_CENTRAL_ADDRESS"])
+        # Streaming vendor oximeters with the bytes of their profile traces (pulse byte stepped once a second).
+        await stream_scenario(os.environ["BLE_CENTRAL_ADDRESS"], "jumper", "Jumper-Lab", "jumper.jpd500f",
+                              spo2_at=2, pulse_at=1, spo2=99, pulses=range(56, 60))
+        await stream_scenario(os.environ["BLE_CENTRAL_ADDRESS"], "yuwell", "Yuwell BO-YX110-LAB1", "yuwell.yx110",
+                              spo2_at=5, pulse_at=4, spo2=95, pulses=range(82, 86))
     print(f"ble vendor e2e: {'all passed' if not failures else f'{len(failures)} check(s) failed'}")
     sys.exit(1 if failures else 0)
 
 
 O2_LOG = os.path.join(OUT, "vendor-o2ring.log")
+
+
+def forget_each_other(central_address):
+    """Both sides forget the other (bond and cached services): the next device on hci0 is a new one."""
+    for adapter, address in (("hci1", ADDRESS), ("hci0", central_address)):
+        path = f"/org/bluez/{adapter}/dev_{address.replace(':', '_')}"
+        subprocess.run(["dbus-send", "--system", "--print-reply", "--dest=org.bluez", f"/org/bluez/{adapter}",
+                        "org.bluez.Adapter1.RemoveDevice", f"objpath:{path}"], capture_output=True, timeout=30)
+
+
+async def stream_scenario(central_address, vendor, local_name, profile, spo2_at, pulse_at, spo2, pulses):
+    """The radio as a streaming vendor oximeter (vendor_service.py LAB_VENDOR=jumper|yuwell): boothd
+    (ble.connect=matching) matches it by its profile, subscribes, and every measurement on the WebSocket is one
+    frame the device sent, with that frame's SpO2 and pulse, the device id and the profile id."""
+    global measurements, statuses
+    forget_each_other(central_address)
+    log_path = os.path.join(OUT, f"vendor-{vendor}.log")
+    env = dict(os.environ, LAB_SERVICE_MODULES="vendor_service", LAB_VENDOR=vendor)
+    env.pop("LAB_PASSKEY", None)
+    device = subprocess.Popen(["python3", os.path.join(ROOT, "scripts/hwlab/ble/peripheral.py"), "hci0", local_name,
+                               "none"], stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
+    harness.wait_until(lambda: peripheral_lines("advertisement registered", log_path), 30, 0.3)
+    daemon = harness.Boothd(os.path.join(BUILD_DIR, "boothd"),
+                            state_dir=tempfile.mkdtemp(prefix=f"boothd-{vendor}-"),
+                            settings={"ble.adapter": "hci1", "ble.connect": "matching",
+                                      "profiles.directories": f"{ROOT}/firmware-profiles"})
+    measurements, statuses = [], []
+    started = time.monotonic()
+    try:
+        daemon.start(timeout=60)
+        ws = await websockets.connect(daemon.ws_url, max_size=2**24)
+        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token, "clientId": vendor}))
+        got = await follow(ws, lambda: len(measurements) >= 4, 120)
+        check(got, f"{vendor}: 4 measurements on the WebSocket {time.monotonic() - started:.1f} s after boothd "
+                   f"started ({len(measurements)})")
+        sent = {frame for _, frame in peripheral_lines("frame ", log_path)}
+        raws = [bytes(m["raw"]).hex() for _, m in measurements]
+        check(bool(raws) and all(r in sent for r in raws),
+              f"{vendor}: each measurement's raw bytes are one frame the device sent ({len(raws)}, e.g. {raws[:1]})")
+        values = [(number(m, "%"), number(m, "/min")) for _, m in measurements]
+        check(bool(measurements) and all(number(m, "%") == spo2 == bytes(m["raw"])[spo2_at]
+                                         and number(m, "/min") == bytes(m["raw"])[pulse_at]
+                                         and number(m, "/min") in pulses for _, m in measurements),
+              f"{vendor}: SpO2 {spo2} and each frame's pulse ({values[:4]})")
+        check(bool(measurements) and all(m["device"]["id"] == DEVICE_ID and m["device"].get("profile") == profile
+                                         and m.get("kind") == "oxygenSaturation" for _, m in measurements),
+              f"{vendor}: device id {DEVICE_ID}, profile {profile} "
+              f"({measurements[0][1]['device'] if measurements else None})")
+        check(len(set(values)) >= 2, f"{vendor}: successive frames are told apart ({sorted(set(values))})")
+        await ws.close()
+    finally:
+        daemon.stop()
+        device.terminate()
+        shutil.copy(daemon.log_path, os.path.join(OUT, f"boothd-{vendor}.log"))
+        if failures:
+            print(f"--- boothd-{vendor}.log (tail)")
+            print(daemon.log_tail(30))
 READ_SENSORS = "aa17e8000000001b"
 
 
@@ -201,10 +263,7 @@ async def o2ring_scenario(central_address):
     21-byte response, which arrives as a 20-byte and a 1-byte notification."""
     global measurements, statuses
     os.kill(int(PERIPHERAL_PID), signal.SIGTERM)
-    for adapter, address in (("hci1", ADDRESS), ("hci0", central_address)):
-        path = f"/org/bluez/{adapter}/dev_{address.replace(':', '_')}"
-        subprocess.run(["dbus-send", "--system", "--print-reply", "--dest=org.bluez", f"/org/bluez/{adapter}",
-                        "org.bluez.Adapter1.RemoveDevice", f"objpath:{path}"], capture_output=True, timeout=30)
+    forget_each_other(central_address)
     env = dict(os.environ, LAB_SERVICE_MODULES="vendor_service", LAB_VENDOR="o2ring")
     env.pop("LAB_PASSKEY", None)
     ring = subprocess.Popen(["python3", os.path.join(ROOT, "scripts/hwlab/ble/peripheral.py"), "hci0", "O2Ring",
