@@ -117,6 +117,35 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         #expect(await cursors.lastSequence(device: cuffID) == 7)
     }
 
+    @Test func recordsArrivingAfterTheResponseCodeAreWaitedFor() async throws {
+        // Over BlueZ the records and the response code come on different characteristics, and records were seen
+        // arriving after the response: here the response overtakes record 7 and its repeat, and record 8 comes
+        // 50 ms later. The fetch must wait for them before it ends.
+        let link = ScriptedGATTLink { characteristic, _ in
+            guard characteristic == racp else { return [] }
+            return [
+                (record, stored(6, 6)), (racp, [0x06, 0x00, 0x01, 0x01]), (record, stored(7, 7)),
+                (record, stored(7, 7)),
+            ]
+        }
+        let late = Task {
+            while link.writes.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(50))
+            link.send([(record, stored(8, 8))])
+        }
+        defer { late.cancel() }
+        let cursors = MemoryCursors([cuffID: 5])
+        let events = try await Self.run(link, cursors: cursors)
+        #expect(link.writes.map(\.bytes) == [[0x01, 0x03, 0x01, 0x06, 0x00]])
+        let fetchedAt = try #require(events.firstIndex { if case .recordsFetched = $0 { true } else { false } })
+        #expect(DriverEvents.measurements(Array(events[..<fetchedAt])).map(\.raw) == [bpm(6), bpm(7), bpm(8)])
+        #expect(DriverEvents.measurements(events).allSatisfy { $0.origin == .stored })
+        let fetched = try #require(DriverEvents.fetched(events))
+        #expect(fetched.0 == 3 && fetched.1 == 1 && fetched.2 == nil)
+        #expect(await cursors.lastSequence(device: cuffID) == 8)
+        #expect(link.unsubscribed.isEmpty)
+    }
+
     @Test func nothingNewEndsTheFetchAndAnUndecodableRecordIsReportedWithItsBytes() async throws {
         let segmented: [UInt8] = [0x01, 0x09, 0x00, 0x35, 0x2A] + bpm(0)
         let enhanced: [UInt8] = [0x03, 0x0A, 0x00, 0x34, 0x2B, 0x00]

@@ -192,7 +192,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             for try await bytes in measurements { _ = try await decode(bytes, .live) }
             return
         }
-        let input = mergedRecordStreams(
+        let (input, quiet) = mergedRecordStreams(
             measurements: measurements,
             controlPoint: controlPoint,
             records: container,
@@ -203,6 +203,18 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         var delivered = 0
         var duplicates = 0
         var askedAgain = 0
+        // The response code waiting for the records still on their way (they come on another characteristic,
+        // not ordered against it): acted on once the records are quiet for `settle`, at most `settleLimit` on.
+        var settling: (response: (requestOpCode: UInt8, code: UInt8), since: ContinuousClock.Instant, token: Int)?
+        var quietToken = 0
+        /// A record arrived: while settling, the quiet time starts again (never beyond the limit).
+        func recordArrived() {
+            guard let pending = settling else { return }
+            quietToken += 1
+            settling?.token = quietToken
+            let left = records.settleLimit - (ContinuousClock.now - pending.since)
+            quiet.arm(token: quietToken, after: max(.zero, min(records.settle, left)))
+        }
         /// Notes a delivered reading's sequence number and saves the cursor when it moved.
         func advance(to sequence: UInt16) async {
             if ledger.deliver(sequence), let cursor = ledger.cursor {
@@ -212,6 +224,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         for try await item in input {
             switch item {
             case .measurement(let bytes):
+                if container == nil { recordArrived() }
                 if let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), ledger.isDuplicate(sequence) {
                     // Already delivered (a device that ignores the filter, or a repeated notification).
                     duplicates += 1
@@ -223,6 +236,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                 if origin == .stored { delivered += 1 }
                 await advance(to: sequence)
             case .record(let bytes):
+                recordArrived()
                 let record: BloodPressureRecord
                 do throws(DecodeError) {
                     record = try BloodPressureRecord(bytes: bytes)
@@ -247,9 +261,16 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                 // Past an undecodable record too: it was reported with its bytes, and asking again gives the same.
                 await advance(to: record.sequenceNumber)
             case .controlPoint(let bytes):
-                guard fetching, let response = try? RecordAccessControlPoint(bytes: bytes).response,
+                guard fetching, settling == nil, let response = try? RecordAccessControlPoint(bytes: bytes).response,
                     response.requestOpCode == RecordAccessControlPoint.OpCode.reportStoredRecords.rawValue
                 else { continue }
+                quietToken += 1
+                settling = (response, ContinuousClock.now, quietToken)
+                quiet.arm(token: quietToken, after: records.settle)
+            case .quiet(let token):
+                guard fetching, let pending = settling, pending.token == token else { continue }
+                settling = nil
+                let response = pending.response
                 // A hole in the sequence numbers: a record was lost on the way (BlueZ hands each value over as
                 // a D-Bus property change and may merge two quick ones). Ask again from the hole, twice at most;
                 // the cursor never moves past it, so the next connection asks again too.
@@ -273,6 +294,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             case .timeout:
                 guard fetching else { continue }
                 fetching = false
+                settling = nil
                 try await emit(
                     .recordsFetched(
                         delivered: delivered,
