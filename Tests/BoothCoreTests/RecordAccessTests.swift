@@ -21,6 +21,8 @@ private func record(_ sequence: UInt16) -> [UInt8] {
         init(_ values: [String: UInt16] = [:]) { self.values = values }
         func lastSequence(device: String) -> UInt16? { values[device] }
         func setLastSequence(_ sequence: UInt16, device: String) { values[device] = sequence }
+        func deliveredRecords(device: String) -> DeliveredRecords { DeliveredRecords() }
+        func setDeliveredRecords(_ records: DeliveredRecords, device: String) {}
     }
 
     /// Local time 2026-11-26 01:02:03 (a Thursday).

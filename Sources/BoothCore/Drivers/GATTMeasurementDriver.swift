@@ -109,7 +109,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             _ decoder: DecoderRegistry.Entry,
             _ bytes: [UInt8],
             _ origin: Measurement.Origin
-        ) async throws -> UInt16? {
+        ) async throws -> Delivery? {
             let reading: DecodedReading
             do throws(DecodeError) {
                 reading = try decoder.decode(bytes)
@@ -122,10 +122,12 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             try await emit(.measurement(measurement))
             // The reading ends the measurement (the supervisor shows `ready` again on every reading).
             if origin == .live { _ = measuring.set(false) }
-            if case .integer(let number) = reading.field("sequenceNumber") { return UInt16(truncatingIfNeeded: number) }
-            return nil
+            if case .integer(let number) = reading.field("sequenceNumber") {
+                return Delivery(sequence: UInt16(truncatingIfNeeded: number))
+            }
+            return Delivery(sequence: nil)
         }
-        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
+        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> Delivery? {
             try await decodeWith(entry, bytes, origin)
         }
         try await watching(activity, measuring: measuring, emit: emit) {
@@ -177,11 +179,13 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         measurements: AsyncThrowingStream<[UInt8], any Error>,
         cursor: (store: any RecordCursorStore, deviceID: String),
         emit: @Sendable (Event) async throws -> Void,
-        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?,
-        decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> UInt16?
+        decode: ([UInt8], Measurement.Origin) async throws -> Delivery?,
+        decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> Delivery?
     ) async throws {
         let (cursors, deviceID) = cursor
         var ledger = RecordLedger(cursor: await cursors.lastSequence(device: deviceID))
+        // Records without sequence numbers (Omron): known by device time and bytes instead.
+        var known = records.withoutSequenceNumbers ? await cursors.deliveredRecords(device: deviceID) : nil
         let controlPoint: AsyncThrowingStream<[UInt8], any Error>
         var container: AsyncThrowingStream<[UInt8], any Error>?
         do {
@@ -230,11 +234,24 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                     duplicates += 1
                     continue
                 }
+                // Without sequence numbers, a reading the device took at a known time is known by that time and
+                // its bytes: a record fetched again is dropped, and so is a live reading the cuff repeats.
+                let time = known == nil ? nil : Self.deviceTime(bytes, decoderKind: decoderKind)
+                if let time, known?.contains(time: time, raw: bytes) == true {
+                    duplicates += 1
+                    continue
+                }
                 // With a record characteristic, the measurement characteristic carries live readings only.
                 let origin: Measurement.Origin = fetching && container == nil ? .stored : .live
-                guard let sequence = try await decode(bytes, origin) else { continue }
+                guard let delivery = try await decode(bytes, origin) else { continue }
                 if origin == .stored { delivered += 1 }
-                await advance(to: sequence)
+                if let time, var updated = known {
+                    // Saved after the reading was handed over, like the sequence cursor.
+                    updated.insert(time: time, raw: bytes)
+                    known = updated
+                    await cursors.setDeliveredRecords(updated, device: deviceID)
+                }
+                if let sequence = delivery.sequence { await advance(to: sequence) }
             case .record(let bytes):
                 recordArrived()
                 let record: BloodPressureRecord
@@ -306,6 +323,14 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         }
     }
 
+    /// The time the device took a reading (decoded; nil when it has none or its clock was not set).
+    static func deviceTime(_ bytes: [UInt8], decoderKind: String) -> DeviceTimestamp? {
+        guard let entry = DecoderRegistry.entry(decoderKind), let time = try? entry.decode(bytes).deviceTime,
+            !time.isClockUnset
+        else { return nil }
+        return time
+    }
+
     /// A record's sequence number straight from its bytes (before decoding, to skip duplicates cheaply).
     static func sequenceNumber(_ bytes: [UInt8], decoderKind: String) -> UInt16? {
         // Glucose Measurement: flags, then the sequence number (u16 little endian).
@@ -362,6 +387,11 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
     public static let standard: [String: GATTMeasurementDriver] = Dictionary(
         uniqueKeysWithValues: [plx, bps, hts, glucose, weight].map { ($0.id, $0) }
     )
+}
+
+/// A reading handed over by the driver, with its sequence number if it carries one.
+struct Delivery {
+    var sequence: UInt16?
 }
 
 /// A driver cannot run at all (as opposed to a device that misbehaves).

@@ -58,7 +58,7 @@ public struct RecordAccess: Sendable, Hashable {
 
     /// The request for a device whose last seen sequence number is `last` (nil: never fetched).
     public func request(after last: UInt16?) -> RecordAccessControlPoint {
-        guard let last, last < UInt16.max else { return .reportAll }
+        guard !withoutSequenceNumbers, let last, last < UInt16.max else { return .reportAll }
         return .reportFrom(sequence: last + 1, omron: omronFilter)
     }
 }
@@ -74,10 +74,71 @@ public enum ClockPolicy: String, Sendable, Hashable {
     case always
 }
 
-/// Where the last sequence number seen per device is kept between connections and restarts.
+/// Where the last sequence number seen per device is kept between connections and restarts, and for records
+/// without sequence numbers, which ones were delivered.
 public protocol RecordCursorStore: Sendable {
     func lastSequence(device: String) async -> UInt16?
     func setLastSequence(_ sequence: UInt16, device: String) async
+    func deliveredRecords(device: String) async -> DeliveredRecords
+    func setDeliveredRecords(_ records: DeliveredRecords, device: String) async
+}
+
+/// The stored records without a sequence number (Omron cuffs) already delivered from one device, known by the time
+/// the device took them and a digest of their bytes, so a fetch of all records can drop them: nothing is delivered
+/// twice, and a record missed by an earlier fetch (lost on the way, or arriving out of order) is still delivered,
+/// whatever its time. Bounded to `limit` entries (a cuff holds far fewer records): the oldest are pruned, and
+/// records taken at or before the newest pruned time count as delivered.
+public struct DeliveredRecords: Sendable, Hashable, Codable {
+    public struct Entry: Sendable, Hashable, Codable {
+        public var time: DeviceTimestamp
+        /// FNV-1a 64 of the record's bytes, 16 hex digits (stable across runs, unlike `Hasher`).
+        public var digest: String
+    }
+
+    public static let limit = 512
+    /// Records taken at or before this device time count as delivered (their entries were pruned).
+    public private(set) var through: DeviceTimestamp?
+    /// Oldest first.
+    public private(set) var entries: [Entry]
+
+    public init() {
+        through = nil
+        entries = []
+    }
+
+    /// Whether this record (device time, bytes) was delivered before.
+    public func contains(time: DeviceTimestamp, raw: [UInt8]) -> Bool {
+        if let through, !Self.isBefore(through, time) { return true }
+        let digest = Self.digest(raw)
+        return entries.contains { $0.time == time && $0.digest == digest }
+    }
+
+    /// Notes a delivered record, pruning the oldest entries beyond `limit`.
+    public mutating func insert(time: DeviceTimestamp, raw: [UInt8]) {
+        guard !contains(time: time, raw: raw) else { return }
+        let index = entries.firstIndex { Self.isBefore(time, $0.time) } ?? entries.endIndex
+        entries.insert(Entry(time: time, digest: Self.digest(raw)), at: index)
+        while entries.count > Self.limit {
+            let pruned = entries.removeFirst()
+            if let through, !Self.isBefore(through, pruned.time) { continue }
+            through = pruned.time
+        }
+    }
+
+    /// FNV-1a 64 over the bytes, as 16 lowercase hex digits.
+    public static func digest(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func isBefore(_ a: DeviceTimestamp, _ b: DeviceTimestamp) -> Bool {
+        (a.year, a.month, a.day, a.hour, a.minute, a.second) < (b.year, b.month, b.day, b.hour, b.minute, b.second)
+    }
 }
 
 /// What the service layer lends a driver run: persistence and the booth's local time.
