@@ -445,6 +445,18 @@ def power_cycle():
 bus.add_signal_receiver(on_bluez_owner, 'NameOwnerChanged', 'org.freedesktop.DBus', arg0=BLUEZ)
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, lambda: power_cycle() or True)
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, lambda: loop.quit() or False)
+
+
+def take_default_agent():
+    """SIGHUP: be bluetoothd's default agent again. In the lab both sides share one bluetoothd, and a central's
+    `boothctl pair` without a passkey takes the default agent for its NoInputNoOutput one (that sets the IO capability
+    of every adapter, this one too); without this the device would pair by Just Works afterwards."""
+    dbus.Interface(bus.get_object(BLUEZ, '/org/bluez'), 'org.bluez.AgentManager1').RequestDefaultAgent(agent.path)
+    log('default agent taken again')
+    return True
+
+
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGHUP, take_default_agent)
 register_all()
 log(f'ready on {ADAPTER} as {NAME}')
 loop.run()
