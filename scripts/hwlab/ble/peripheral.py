@@ -8,7 +8,7 @@ values, so a receiver can tell a duplicated delivery from a new reading. Every s
 `[periph] sent <uuid> <hex>`.
 
 Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
-and advertising again). When bluetoothd restarts, the application, advertisement and agent are registered again.
+and advertising again); SIGHUP = take bluetoothd's default agent back. When bluetoothd restarts, the application, advertisement and agent are registered again.
 usage: peripheral.py ADAPTER LOCAL_NAME [SERVICES]
 SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps; also glucose and
 cuff, a BPS 1.1 cuff with stored records); DIS and Battery
