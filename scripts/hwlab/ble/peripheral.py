@@ -8,8 +8,9 @@ values, so a receiver can tell a duplicated delivery from a new reading. Every s
 `[periph] sent <uuid> <hex>`.
 
 Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
-and advertising again); SIGWINCH = advertising off / on (links stay up); SIGHUP (cuff) = a live reading with
-intermediate cuff pressures. When bluetoothd restarts, the application, advertisement and agent are registered again.
+and advertising again); SIGWINCH = advertising off / on (links stay up); SIGHUP = with the cuff, a live reading with
+intermediate cuff pressures; without it, take bluetoothd's default agent back. When bluetoothd restarts, the
+application, advertisement and agent are registered again.
 usage: peripheral.py ADAPTER LOCAL_NAME [SERVICES]
 SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps; also glucose and
 cuff, a BPS 1.1 cuff with stored records); DIS and Battery
@@ -499,6 +500,19 @@ GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGWINCH, toggle_advertising)
 bus.add_signal_receiver(on_bluez_owner, 'NameOwnerChanged', 'org.freedesktop.DBus', arg0=BLUEZ)
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, lambda: power_cycle() or True)
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, lambda: loop.quit() or False)
+
+
+def take_default_agent():
+    """SIGHUP: be bluetoothd's default agent again. In the lab both sides share one bluetoothd, and a central's
+    `boothctl pair` without a passkey takes the default agent for its NoInputNoOutput one (that sets the IO capability
+    of every adapter, this one too); without this the device would pair by Just Works afterwards."""
+    dbus.Interface(bus.get_object(BLUEZ, '/org/bluez'), 'org.bluez.AgentManager1').RequestDefaultAgent(agent.path)
+    log('default agent taken again')
+    return True
+
+
+if 'cuff' not in SELECTED:  # the cuff's SIGHUP takes a live reading (GLib would run both handlers)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGHUP, take_default_agent)
 register_all()
 log(f'ready on {ADAPTER} as {NAME}')
 loop.run()
