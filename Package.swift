@@ -146,7 +146,7 @@ let package = Package(
         .target(
             name: "BoothAPI",
             dependencies: [
-                "BoothCore", "BoothService", "BoothMedia",
+                "BoothCore", "BoothService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -213,12 +213,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothMediaTests",
-            dependencies: ["BoothMedia"],
+            dependencies: ["BoothMedia", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "BoothAudioTests",
-            dependencies: ["BoothMedia"],
+            dependencies: ["BoothMedia", "BoothCore"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BoothCore
 import BoothMedia
 import Foundation
 

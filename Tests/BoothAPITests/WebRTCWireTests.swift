@@ -1,4 +1,4 @@
-import BoothMedia
+import BoothCore
 import Foundation
 import Testing
 

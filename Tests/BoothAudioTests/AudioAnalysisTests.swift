@@ -1,3 +1,4 @@
+import BoothCore
 import BoothMedia
 import Foundation
 import Testing

@@ -24,9 +24,12 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
 @Suite struct BloodPressureRecordAccessTests {
     actor MemoryCursors: RecordCursorStore {
         var values: [String: UInt16]
+        var delivered: [String: DeliveredRecords] = [:]
         init(_ values: [String: UInt16] = [:]) { self.values = values }
         func lastSequence(device: String) -> UInt16? { values[device] }
         func setLastSequence(_ sequence: UInt16, device: String) { values[device] = sequence }
+        func deliveredRecords(device: String) -> DeliveredRecords { delivered[device] ?? DeliveredRecords() }
+        func setDeliveredRecords(_ records: DeliveredRecords, device: String) { delivered[device] = records }
     }
 
     /// Runs the cuff driver until the link ends; after the fetch (or the connection, for a cuff without RACP)
@@ -34,14 +37,15 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
     static func run(
         _ link: ScriptedGATTLink,
         cursors: MemoryCursors,
-        live: [UInt8]? = nil
+        live: [UInt8]? = nil,
+        driver: GATTMeasurementDriver = .bps
     ) async throws -> [GATTMeasurementDriver.Event] {
         let events = Mutex<[GATTMeasurementDriver.Event]>([])
         let identity = DeviceIdentity(id: cuffID, transport: "ble")
         let services = DriverServices(cursors: cursors) {
             DeviceTimestamp(year: 2026, month: 11, day: 26, hour: 1, minute: 2, second: 3)
         }
-        try await GATTMeasurementDriver.bps.run(
+        try await driver.run(
             on: link,
             makeContext: { MeasurementContext(id: "m", device: identity, receivedAtMicros: 1) },
             services: services,
@@ -115,6 +119,97 @@ private func stored(_ sequence: UInt16, _ n: UInt8) -> [UInt8] {
         let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 2 && fetched.1 == 2 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: cuffID) == 7)
+    }
+
+    @Test func recordsArrivingAfterTheResponseCodeAreWaitedFor() async throws {
+        // Over BlueZ the records and the response code come on different characteristics, and records were seen
+        // arriving after the response: here the response overtakes record 7 and its repeat, and record 8 comes
+        // 50 ms later. The fetch must wait for them before it ends.
+        let link = ScriptedGATTLink { characteristic, _ in
+            guard characteristic == racp else { return [] }
+            return [
+                (record, stored(6, 6)), (racp, [0x06, 0x00, 0x01, 0x01]), (record, stored(7, 7)),
+                (record, stored(7, 7)),
+            ]
+        }
+        let late = Task {
+            while link.writes.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(50))
+            link.send([(record, stored(8, 8))])
+        }
+        defer { late.cancel() }
+        let cursors = MemoryCursors([cuffID: 5])
+        let events = try await Self.run(link, cursors: cursors)
+        #expect(link.writes.map(\.bytes) == [[0x01, 0x03, 0x01, 0x06, 0x00]])
+        let fetchedAt = try #require(events.firstIndex { if case .recordsFetched = $0 { true } else { false } })
+        #expect(DriverEvents.measurements(Array(events[..<fetchedAt])).map(\.raw) == [bpm(6), bpm(7), bpm(8)])
+        #expect(DriverEvents.measurements(events).allSatisfy { $0.origin == .stored })
+        let fetched = try #require(DriverEvents.fetched(events))
+        #expect(fetched.0 == 3 && fetched.1 == 1 && fetched.2 == nil)
+        #expect(await cursors.lastSequence(device: cuffID) == 8)
+        #expect(link.unsubscribed.isEmpty)
+    }
+
+    @Test func omronRecordsWithoutSequenceNumbersAreKnownByDeviceTimeAndBytes() async throws {
+        // Omron's flavour (`records: racp-omron`): stored readings come as plain 0x2A35 indications, no sequence
+        // number, so every fetch asks for all records and drops the ones delivered before.
+        var omron = GATTMeasurementDriver.bps
+        omron.records = RecordAccess(omronFilter: true, withoutSequenceNumbers: true)
+        func cuff(holding stock: [[UInt8]]) -> ScriptedGATTLink {
+            ScriptedGATTLink { characteristic, bytes in
+                guard characteristic == racp else { return [] }
+                #expect(bytes == [0x01, 0x01])
+                return stock.map { (measurement, $0) } + [(racp, [0x06, 0x00, 0x01, 0x01])]
+            }
+        }
+        let cursors = MemoryCursors()
+        let first = try await Self.run(cuff(holding: [bpm(1), bpm(2)]), cursors: cursors, driver: omron)
+        #expect(DriverEvents.measurements(first).map(\.raw) == [bpm(1), bpm(2)])
+        #expect(DriverEvents.measurements(first).allSatisfy { $0.origin == .stored })
+        #expect(DriverEvents.fetched(first).map { [$0.0, $0.1] } == [2, 0])
+
+        // Then: a reading at 21:30:03, repeated; another one taken in the same second (systolic 150); and
+        // 21:30:00, which the first fetch missed. Only the new three are delivered, the older one too.
+        var sameSecond = bpm(3)
+        sameSecond[1] = 150
+        let second = try await Self.run(
+            cuff(holding: [bpm(0), bpm(1), bpm(2), bpm(3), bpm(3), sameSecond]),
+            cursors: cursors,
+            driver: omron
+        )
+        #expect(DriverEvents.measurements(second).map(\.raw) == [bpm(0), bpm(3), sameSecond])
+        #expect(DriverEvents.fetched(second).map { [$0.0, $0.1] } == [3, 3])
+
+        // Nothing new: nothing delivered; a live reading the cuff repeats after the fetch is dropped too.
+        let link = cuff(holding: [bpm(0), bpm(1), bpm(2), bpm(3), sameSecond])
+        let third = try await Self.run(link, cursors: cursors, live: bpm(2), driver: omron)
+        #expect(DriverEvents.measurements(third).isEmpty)
+        #expect(DriverEvents.fetched(third).map { [$0.0, $0.1] } == [0, 5])
+        #expect(link.writes.map(\.bytes) == [[0x01, 0x01]])
+        #expect(await cursors.lastSequence(device: cuffID) == nil)
+        let known = await cursors.deliveredRecords(device: cuffID)
+        #expect(known.entries.count == 5 && known.through == nil)
+        // FNV-1a 64, byte-exact: the empty input is the offset basis, "a" the published value.
+        #expect(DeliveredRecords.digest([]) == "cbf29ce484222325")
+        #expect(DeliveredRecords.digest([0x61]) == "af63dc4c8601ec8c")
+    }
+
+    @Test func deliveredRecordsArePrunedOldestFirstAndStayDuplicatesAfter() {
+        var known = DeliveredRecords()
+        func at(_ minute: Int, _ second: Int) -> DeviceTimestamp {
+            DeviceTimestamp(year: 2026, month: 11, day: 25, hour: 8, minute: minute, second: second)
+        }
+        // Inserted newest first: kept in time order.
+        for index in (0..<(DeliveredRecords.limit + 2)).reversed() {
+            known.insert(time: at(index / 60, index % 60), raw: [UInt8(index & 0xFF)])
+        }
+        #expect(known.entries.count == DeliveredRecords.limit)
+        #expect(known.through == at(0, 1))
+        #expect(known.entries.first?.time == at(0, 2))
+        // At or before the pruned time: taken for delivered, whatever the bytes.
+        #expect(known.contains(time: at(0, 0), raw: [0xEE]))
+        #expect(!known.contains(time: at(0, 2), raw: [0xEE]))
+        #expect(known.contains(time: at(0, 2), raw: [0x02]))
     }
 
     @Test func nothingNewEndsTheFetchAndAnUndecodableRecordIsReportedWithItsBytes() async throws {

@@ -21,6 +21,8 @@ private func record(_ sequence: UInt16) -> [UInt8] {
         init(_ values: [String: UInt16] = [:]) { self.values = values }
         func lastSequence(device: String) -> UInt16? { values[device] }
         func setLastSequence(_ sequence: UInt16, device: String) { values[device] = sequence }
+        func deliveredRecords(device: String) -> DeliveredRecords { DeliveredRecords() }
+        func setDeliveredRecords(_ records: DeliveredRecords, device: String) {}
     }
 
     /// Local time 2026-11-26 01:02:03 (a Thursday).
@@ -99,6 +101,29 @@ private func record(_ sequence: UInt16) -> [UInt8] {
         let fetched = try #require(DriverEvents.fetched(events))
         #expect(fetched.0 == 1 && fetched.1 == 1 && fetched.2 == nil)
         #expect(await cursors.lastSequence(device: "ble:00:AA:01:00:00:00") == 8)
+    }
+
+    @Test func recordsArrivingAfterTheResponseCodeAreStoredRecordsOfTheFetch() async throws {
+        // The response code overtakes record 3, and record 4 comes 50 ms after it: both are still records of the
+        // fetch (stored, counted, cursor moved), not live readings after it.
+        let link = ScriptedGATTLink { characteristic, _ in
+            guard characteristic == racp else { return [] }
+            return [(glucose, record(2)), (racp, [0x06, 0x00, 0x01, 0x01]), (glucose, record(3))]
+        }
+        let late = Task {
+            while link.writes.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(50))
+            link.send([(glucose, record(4))])
+        }
+        defer { late.cancel() }
+        let cursors = MemoryCursors(["ble:00:AA:01:00:00:00": 1])
+        let events = try await Self.run(link, cursors: cursors)
+        let fetchedAt = try #require(events.firstIndex { if case .recordsFetched = $0 { true } else { false } })
+        #expect(DriverEvents.measurements(Array(events[..<fetchedAt])).map(\.raw) == [2, 3, 4].map { record($0) })
+        let fetched = try #require(DriverEvents.fetched(events))
+        #expect(fetched.0 == 3 && fetched.1 == 0 && fetched.2 == nil)
+        #expect(await cursors.lastSequence(device: "ble:00:AA:01:00:00:00") == 4)
+        #expect(link.unsubscribed.isEmpty)
     }
 
     @Test func noRecordsAndRefusalsEndTheFetchAndLiveReadingsStillArrive() async throws {

@@ -1,40 +1,40 @@
-import BoothMedia
+import BoothCore
 import Foundation
 import HummingbirdWebSocket
 import Synchronization
 
 /// Where the session API finds live media (set once by boothd; nil when it has no camera/stethoscope).
 public final class LiveMediaSlot: Sendable {
-    private let media = Mutex<LiveMedia?>(nil)
+    private let media = Mutex<(any LiveMediaControlling)?>(nil)
 
     public init() {}
 
-    public func attach(_ liveMedia: LiveMedia?) { media.withLock { $0 = liveMedia } }
+    public func attach(_ liveMedia: (any LiveMediaControlling)?) { media.withLock { $0 = liveMedia } }
 
-    var current: LiveMedia? { media.withLock { $0 } }
+    var current: (any LiveMediaControlling)? { media.withLock { $0 } }
 }
 
 /// One connection's WebRTC peer (at most one) and the task that forwards its signals to the client.
 actor SessionWebRTC {
-    private var peer: WebRTCPeer?
-    private var media: LiveMedia?
+    private var peer: (any WebRTCPeerControlling)?
+    private var media: (any LiveMediaControlling)?
     private var pump: Task<Void, Never>?
 
     /// Replaces any running peer with a new one and returns its offer.
     func start(
-        media: LiveMedia,
+        media: any LiveMediaControlling,
         tracks: WebRTCTracks,
         send: @escaping @Sendable (String) async -> Bool
-    ) async throws(WebRTCError) -> (peer: WebRTCPeer, offer: String) {
+    ) async throws(WebRTCError) -> (peer: any WebRTCPeerControlling, offer: String) {
         await stop(reason: "replaced by a new webrtc.start", send: send)
-        let (peer, offer) = try await media.openPeer(tracks: tracks)
+        let (peer, offer) = try await media.openSessionPeer(tracks: tracks)
         self.peer = peer
         self.media = media
         return (peer, offer)
     }
 
     /// Forwards the peer's signals once the offer has been sent (candidates must follow the offer).
-    func forward(_ peer: WebRTCPeer, send: @escaping @Sendable (String) async -> Bool) {
+    func forward(_ peer: any WebRTCPeerControlling, send: @escaping @Sendable (String) async -> Bool) {
         pump = Task { [weak self] in
             for await signal in peer.signals {
                 let (frame, failure) = WebRTCWire.frame(for: signal, peerID: peer.id)
@@ -48,7 +48,7 @@ actor SessionWebRTC {
         }
     }
 
-    func current(_ peerID: String?) throws(WebRTCError) -> WebRTCPeer {
+    func current(_ peerID: String?) throws(WebRTCError) -> any WebRTCPeerControlling {
         guard let peer else { throw .wrongState("no WebRTC peer: send webrtc.start first") }
         if let peerID, peerID != peer.id {
             throw .wrongState("peer \(peerID.prefix(64)) is not this connection's peer")
@@ -62,15 +62,15 @@ actor SessionWebRTC {
         pump?.cancel()
         pump = nil
         self.peer = nil
-        await media?.closePeer(peer)
+        await media?.closeSessionPeer(peer)
         if let send { _ = await send(WebRTCWire.stopped(peerID: peer.id, reason: reason)) }
     }
 
-    private func forget(_ failed: WebRTCPeer) async {
+    private func forget(_ failed: any WebRTCPeerControlling) async {
         guard let peer, peer === failed else { return }
         self.peer = nil
         pump = nil
-        await media?.closePeer(failed)
+        await media?.closeSessionPeer(failed)
     }
 
     func setMeasuredBandwidth(kbps: Int?) async throws(WebRTCError) {
@@ -167,7 +167,7 @@ extension SessionConnection {
 enum WebRTCWire {
     static let clientTypes = ["webrtc.start", "webrtc.answer", "webrtc.ice", "webrtc.bandwidth", "webrtc.stop"]
 
-    static func offer(requestID: String?, peer: WebRTCPeer, sdp: String) -> String {
+    static func offer(requestID: String?, peer: any WebRTCPeerControlling, sdp: String) -> String {
         Wire.object([
             ("type", Wire.string("webrtc.offer")), ("id", Wire.string(requestID)), ("peerId", Wire.string(peer.id)),
             ("sdp", Wire.string(sdp)),

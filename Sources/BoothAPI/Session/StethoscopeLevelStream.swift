@@ -1,4 +1,4 @@
-import BoothMedia
+import BoothCore
 import BoothService
 import Foundation
 import Synchronization

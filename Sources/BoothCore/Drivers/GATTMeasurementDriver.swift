@@ -109,7 +109,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             _ decoder: DecoderRegistry.Entry,
             _ bytes: [UInt8],
             _ origin: Measurement.Origin
-        ) async throws -> UInt16? {
+        ) async throws -> Delivery? {
             let reading: DecodedReading
             do throws(DecodeError) {
                 reading = try decoder.decode(bytes)
@@ -122,10 +122,12 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             try await emit(.measurement(measurement))
             // The reading ends the measurement (the supervisor shows `ready` again on every reading).
             if origin == .live { _ = measuring.set(false) }
-            if case .integer(let number) = reading.field("sequenceNumber") { return UInt16(truncatingIfNeeded: number) }
-            return nil
+            if case .integer(let number) = reading.field("sequenceNumber") {
+                return Delivery(sequence: UInt16(truncatingIfNeeded: number))
+            }
+            return Delivery(sequence: nil)
         }
-        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> UInt16? {
+        func decode(_ bytes: [UInt8], _ origin: Measurement.Origin) async throws -> Delivery? {
             try await decodeWith(entry, bytes, origin)
         }
         try await watching(activity, measuring: measuring, emit: emit) {
@@ -177,11 +179,13 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         measurements: AsyncThrowingStream<[UInt8], any Error>,
         cursor: (store: any RecordCursorStore, deviceID: String),
         emit: @Sendable (Event) async throws -> Void,
-        decode: ([UInt8], Measurement.Origin) async throws -> UInt16?,
-        decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> UInt16?
+        decode: ([UInt8], Measurement.Origin) async throws -> Delivery?,
+        decodeWith: (DecoderRegistry.Entry, [UInt8], Measurement.Origin) async throws -> Delivery?
     ) async throws {
         let (cursors, deviceID) = cursor
         var ledger = RecordLedger(cursor: await cursors.lastSequence(device: deviceID))
+        // Records without sequence numbers (Omron): known by device time and bytes instead.
+        var known = records.withoutSequenceNumbers ? await cursors.deliveredRecords(device: deviceID) : nil
         let controlPoint: AsyncThrowingStream<[UInt8], any Error>
         var container: AsyncThrowingStream<[UInt8], any Error>?
         do {
@@ -192,7 +196,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             for try await bytes in measurements { _ = try await decode(bytes, .live) }
             return
         }
-        let input = mergedRecordStreams(
+        let (input, quiet) = mergedRecordStreams(
             measurements: measurements,
             controlPoint: controlPoint,
             records: container,
@@ -203,6 +207,18 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         var delivered = 0
         var duplicates = 0
         var askedAgain = 0
+        // The response code waiting for the records still on their way (they come on another characteristic,
+        // not ordered against it): acted on once the records are quiet for `settle`, at most `settleLimit` on.
+        var settling: (response: (requestOpCode: UInt8, code: UInt8), since: ContinuousClock.Instant, token: Int)?
+        var quietToken = 0
+        /// A record arrived: while settling, the quiet time starts again (never beyond the limit).
+        func recordArrived() {
+            guard let pending = settling else { return }
+            quietToken += 1
+            settling?.token = quietToken
+            let left = records.settleLimit - (ContinuousClock.now - pending.since)
+            quiet.arm(token: quietToken, after: max(.zero, min(records.settle, left)))
+        }
         /// Notes a delivered reading's sequence number and saves the cursor when it moved.
         func advance(to sequence: UInt16) async {
             if ledger.deliver(sequence), let cursor = ledger.cursor {
@@ -212,17 +228,32 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
         for try await item in input {
             switch item {
             case .measurement(let bytes):
+                if container == nil { recordArrived() }
                 if let sequence = Self.sequenceNumber(bytes, decoderKind: decoderKind), ledger.isDuplicate(sequence) {
                     // Already delivered (a device that ignores the filter, or a repeated notification).
                     duplicates += 1
                     continue
                 }
+                // Without sequence numbers, a reading the device took at a known time is known by that time and
+                // its bytes: a record fetched again is dropped, and so is a live reading the cuff repeats.
+                let time = known == nil ? nil : Self.deviceTime(bytes, decoderKind: decoderKind)
+                if let time, known?.contains(time: time, raw: bytes) == true {
+                    duplicates += 1
+                    continue
+                }
                 // With a record characteristic, the measurement characteristic carries live readings only.
                 let origin: Measurement.Origin = fetching && container == nil ? .stored : .live
-                guard let sequence = try await decode(bytes, origin) else { continue }
+                guard let delivery = try await decode(bytes, origin) else { continue }
                 if origin == .stored { delivered += 1 }
-                await advance(to: sequence)
+                if let time, var updated = known {
+                    // Saved after the reading was handed over, like the sequence cursor.
+                    updated.insert(time: time, raw: bytes)
+                    known = updated
+                    await cursors.setDeliveredRecords(updated, device: deviceID)
+                }
+                if let sequence = delivery.sequence { await advance(to: sequence) }
             case .record(let bytes):
+                recordArrived()
                 let record: BloodPressureRecord
                 do throws(DecodeError) {
                     record = try BloodPressureRecord(bytes: bytes)
@@ -247,9 +278,16 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                 // Past an undecodable record too: it was reported with its bytes, and asking again gives the same.
                 await advance(to: record.sequenceNumber)
             case .controlPoint(let bytes):
-                guard fetching, let response = try? RecordAccessControlPoint(bytes: bytes).response,
+                guard fetching, settling == nil, let response = try? RecordAccessControlPoint(bytes: bytes).response,
                     response.requestOpCode == RecordAccessControlPoint.OpCode.reportStoredRecords.rawValue
                 else { continue }
+                quietToken += 1
+                settling = (response, ContinuousClock.now, quietToken)
+                quiet.arm(token: quietToken, after: records.settle)
+            case .quiet(let token):
+                guard fetching, let pending = settling, pending.token == token else { continue }
+                settling = nil
+                let response = pending.response
                 // A hole in the sequence numbers: a record was lost on the way (BlueZ hands each value over as
                 // a D-Bus property change and may merge two quick ones). Ask again from the hole, twice at most;
                 // the cursor never moves past it, so the next connection asks again too.
@@ -273,6 +311,7 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
             case .timeout:
                 guard fetching else { continue }
                 fetching = false
+                settling = nil
                 try await emit(
                     .recordsFetched(
                         delivered: delivered,
@@ -282,6 +321,14 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
                 )
             }
         }
+    }
+
+    /// The time the device took a reading (decoded; nil when it has none or its clock was not set).
+    static func deviceTime(_ bytes: [UInt8], decoderKind: String) -> DeviceTimestamp? {
+        guard let entry = DecoderRegistry.entry(decoderKind), let time = try? entry.decode(bytes).deviceTime,
+            !time.isClockUnset
+        else { return nil }
+        return time
     }
 
     /// A record's sequence number straight from its bytes (before decoding, to skip duplicates cheaply).
@@ -340,6 +387,11 @@ public struct GATTMeasurementDriver: Sendable, Hashable {
     public static let standard: [String: GATTMeasurementDriver] = Dictionary(
         uniqueKeysWithValues: [plx, bps, hts, glucose, weight].map { ($0.id, $0) }
     )
+}
+
+/// A reading handed over by the driver, with its sequence number if it carries one.
+struct Delivery {
+    var sequence: UInt16?
 }
 
 /// A driver cannot run at all (as opposed to a device that misbehaves).

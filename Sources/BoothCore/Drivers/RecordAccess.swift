@@ -1,9 +1,12 @@
+import Synchronization
+
 /// Stored records fetched through the Record Access Control Point (0x2A52) after each connection, so readings
 /// taken while the device was away from the booth are not lost: "all records" the first time, then "sequence
 /// number ≥ last seen + 1". Records arrive either as ordinary measurement notifications carrying their sequence
 /// number (Glucose), or wrapped in a record characteristic that carries it (`container`: the Blood Pressure
-/// Service 1.1 Blood Pressure Record 0x2B36); the driver ends the fetch when the control point indicates its
-/// response code.
+/// Service 1.1 Blood Pressure Record 0x2B36). The response code comes on the control point, a different
+/// characteristic whose stream is not ordered against the records' (BlueZ delivers records after the response
+/// too), so the driver ends the fetch only once the records have been quiet for `settle` after the response.
 public struct RecordAccess: Sendable, Hashable {
     /// The control point characteristic.
     public var controlPoint: GATTUUID
@@ -17,19 +20,37 @@ public struct RecordAccess: Sendable, Hashable {
     /// True: many devices of this service have no RACP (most cuffs); such a device is read live only. False:
     /// the service requires it, and a device without it is an error.
     public var optional: Bool
+    /// After the response code, the fetch ends once no record arrived for this long, milliseconds (records still
+    /// on their way when the response overtook them).
+    public var settleMilliseconds: Int
+    /// The settling after the response code never lasts longer than this, milliseconds (a device that keeps
+    /// sending).
+    public var settleLimitMilliseconds: Int
+    var settle: Duration { .milliseconds(settleMilliseconds) }
+    var settleLimit: Duration { .milliseconds(settleLimitMilliseconds) }
+    /// Records carry no sequence number (Omron's flavour: plain Blood Pressure Measurements on 0x2A35): every fetch
+    /// asks for all records and those already delivered are recognised by device time and content
+    /// (`DeliveredRecords`).
+    public var withoutSequenceNumbers: Bool
 
     public init(
         controlPoint: GATTUUID = GATTUUID(0x2A52),
         omronFilter: Bool = false,
         timeoutSeconds: Int = 30,
         container: GATTUUID? = nil,
-        optional: Bool = false
+        optional: Bool = false,
+        settleMilliseconds: Int = 500,
+        settleLimitMilliseconds: Int = 5000,
+        withoutSequenceNumbers: Bool = false
     ) {
         self.controlPoint = controlPoint
         self.omronFilter = omronFilter
         self.timeoutSeconds = timeoutSeconds
         self.container = container
         self.optional = optional
+        self.settleMilliseconds = settleMilliseconds
+        self.settleLimitMilliseconds = settleLimitMilliseconds
+        self.withoutSequenceNumbers = withoutSequenceNumbers
     }
 
     /// The Blood Pressure Service 1.1 record fetch: RACP plus Blood Pressure Record (0x2B36), where the cuff has them.
@@ -37,7 +58,7 @@ public struct RecordAccess: Sendable, Hashable {
 
     /// The request for a device whose last seen sequence number is `last` (nil: never fetched).
     public func request(after last: UInt16?) -> RecordAccessControlPoint {
-        guard let last, last < UInt16.max else { return .reportAll }
+        guard !withoutSequenceNumbers, let last, last < UInt16.max else { return .reportAll }
         return .reportFrom(sequence: last + 1, omron: omronFilter)
     }
 }
@@ -53,10 +74,71 @@ public enum ClockPolicy: String, Sendable, Hashable {
     case always
 }
 
-/// Where the last sequence number seen per device is kept between connections and restarts.
+/// Where the last sequence number seen per device is kept between connections and restarts, and for records
+/// without sequence numbers, which ones were delivered.
 public protocol RecordCursorStore: Sendable {
     func lastSequence(device: String) async -> UInt16?
     func setLastSequence(_ sequence: UInt16, device: String) async
+    func deliveredRecords(device: String) async -> DeliveredRecords
+    func setDeliveredRecords(_ records: DeliveredRecords, device: String) async
+}
+
+/// The stored records without a sequence number (Omron cuffs) already delivered from one device, known by the time
+/// the device took them and a digest of their bytes, so a fetch of all records can drop them: nothing is delivered
+/// twice, and a record missed by an earlier fetch (lost on the way, or arriving out of order) is still delivered,
+/// whatever its time. Bounded to `limit` entries (a cuff holds far fewer records): the oldest are pruned, and
+/// records taken at or before the newest pruned time count as delivered.
+public struct DeliveredRecords: Sendable, Hashable, Codable {
+    public struct Entry: Sendable, Hashable, Codable {
+        public var time: DeviceTimestamp
+        /// FNV-1a 64 of the record's bytes, 16 hex digits (stable across runs, unlike `Hasher`).
+        public var digest: String
+    }
+
+    public static let limit = 512
+    /// Records taken at or before this device time count as delivered (their entries were pruned).
+    public private(set) var through: DeviceTimestamp?
+    /// Oldest first.
+    public private(set) var entries: [Entry]
+
+    public init() {
+        through = nil
+        entries = []
+    }
+
+    /// Whether this record (device time, bytes) was delivered before.
+    public func contains(time: DeviceTimestamp, raw: [UInt8]) -> Bool {
+        if let through, !Self.isBefore(through, time) { return true }
+        let digest = Self.digest(raw)
+        return entries.contains { $0.time == time && $0.digest == digest }
+    }
+
+    /// Notes a delivered record, pruning the oldest entries beyond `limit`.
+    public mutating func insert(time: DeviceTimestamp, raw: [UInt8]) {
+        guard !contains(time: time, raw: raw) else { return }
+        let index = entries.firstIndex { Self.isBefore(time, $0.time) } ?? entries.endIndex
+        entries.insert(Entry(time: time, digest: Self.digest(raw)), at: index)
+        while entries.count > Self.limit {
+            let pruned = entries.removeFirst()
+            if let through, !Self.isBefore(through, pruned.time) { continue }
+            through = pruned.time
+        }
+    }
+
+    /// FNV-1a 64 over the bytes, as 16 lowercase hex digits.
+    public static func digest(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func isBefore(_ a: DeviceTimestamp, _ b: DeviceTimestamp) -> Bool {
+        (a.year, a.month, a.day, a.hour, a.minute, a.second) < (b.year, b.month, b.day, b.hour, b.minute, b.second)
+    }
 }
 
 /// What the service layer lends a driver run: persistence and the booth's local time.
@@ -117,6 +199,43 @@ enum RecordAccessInput: Sendable {
     case record([UInt8])
     case controlPoint([UInt8])
     case timeout
+    /// The quiet timer armed with this token ran out (`QuietTimer`).
+    case quiet(Int)
+}
+
+/// Puts `.quiet(token)` into the merged stream once `delay` passes without the timer being armed again: how the
+/// driver learns that the records stopped coming after the response code.
+final class QuietTimer: Sendable {
+    private let continuation: AsyncThrowingStream<RecordAccessInput, any Error>.Continuation
+    private let pending = Mutex<Task<Void, Never>?>(nil)
+
+    init(_ continuation: AsyncThrowingStream<RecordAccessInput, any Error>.Continuation) {
+        self.continuation = continuation
+    }
+
+    /// Replaces any armed timer.
+    func arm(token: Int, after delay: Duration) {
+        let continuation = continuation
+        let task = Task {
+            do {
+                try await Task.sleep(for: delay)
+                continuation.yield(.quiet(token))
+            } catch {}
+        }
+        let previous = pending.withLock { armed in
+            defer { armed = task }
+            return armed
+        }
+        previous?.cancel()
+    }
+
+    func cancel() {
+        let previous = pending.withLock { armed in
+            defer { armed = nil }
+            return armed
+        }
+        previous?.cancel()
+    }
 }
 
 /// Merges the measurement and control point streams (and a fetch timeout) into one ordered stream.
@@ -125,26 +244,14 @@ func mergedRecordStreams(
     controlPoint: AsyncThrowingStream<[UInt8], any Error>,
     records: AsyncThrowingStream<[UInt8], any Error>? = nil,
     timeoutSeconds: Int
-) -> AsyncThrowingStream<RecordAccessInput, any Error> {
-    AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
+) -> (AsyncThrowingStream<RecordAccessInput, any Error>, QuietTimer) {
+    let (stream, continuation) = AsyncThrowingStream<RecordAccessInput, any Error>.makeStream(
+        bufferingPolicy: .unbounded
+    )
+    let timer = QuietTimer(continuation)
+    do {
         let pumps = Task {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    do {
-                        for try await bytes in measurements { continuation.yield(.measurement(bytes)) }
-                        continuation.finish()
-                    } catch {
-                        continuation.finish(throwing: error)
-                    }
-                }
-                if let records {
-                    group.addTask {
-                        // Ends with the link, like the control point; the measurement stream reports why.
-                        do {
-                            for try await bytes in records { continuation.yield(.record(bytes)) }
-                        } catch {}
-                    }
-                }
                 group.addTask {
                     // The control point ending early (device gone) ends the measurement stream too.
                     do {
@@ -157,10 +264,39 @@ func mergedRecordStreams(
                         continuation.yield(.timeout)
                     } catch {}
                 }
+                // The merged stream ends when the measurement stream does (it says why), but only after the
+                // records' stream has handed over what it still holds: it ends with the link too, and a device
+                // that leaves right after its last record must not lose it to the race between the two.
+                let ending = await withTaskGroup(of: (any Error)?.self) { streams in
+                    streams.addTask {
+                        do {
+                            for try await bytes in measurements { continuation.yield(.measurement(bytes)) }
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                    if let records {
+                        streams.addTask {
+                            do {
+                                for try await bytes in records { continuation.yield(.record(bytes)) }
+                            } catch {}
+                            return nil
+                        }
+                    }
+                    var ending: (any Error)?
+                    for await error in streams where error != nil { ending = error }
+                    return ending
+                }
+                if let ending { continuation.finish(throwing: ending) } else { continuation.finish() }
             }
         }
-        continuation.onTermination = { _ in pumps.cancel() }
+        continuation.onTermination = { _ in
+            pumps.cancel()
+            timer.cancel()
+        }
     }
+    return (stream, timer)
 }
 
 /// Which stored records one connection delivered, and how far the persisted cursor may move: only over an unbroken

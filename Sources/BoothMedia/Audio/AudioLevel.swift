@@ -1,42 +1,8 @@
-/// One reading of GStreamer's `level` element: RMS and peak per channel over the last interval, in dBFS.
-public struct AudioLevel: Sendable, Codable, Equatable {
-    /// Where in the pipeline the level was measured.
-    public enum Stage: String, Sendable, Codable {
-        /// As the device delivers it, before the mode filter (clipping and no-signal are judged here).
-        case input
-        /// After the mode filter (what the doctor hears).
-        case filtered
-    }
+import BoothCore
 
-    public var stage: Stage
-    /// Stream time at the end of the interval, seconds.
-    public var time: Double
-    public var rmsDB: [Double]
-    public var peakDB: [Double]
-
-    public init(stage: Stage, time: Double, rmsDB: [Double], peakDB: [Double]) {
-        self.stage = stage
-        self.time = time
-        self.rmsDB = rmsDB
-        self.peakDB = peakDB
-    }
-
-    /// Digital silence reads -200 dBFS (not -infinity or NaN) so every reading encodes as JSON.
-    public static let floorDB = -200.0
-
+extension AudioLevel {
+    /// `floorDB` for digital silence (GStreamer reports -infinity or NaN), so every reading encodes as JSON.
     static func floored(_ value: Double) -> Double { value >= floorDB ? value : floorDB }
-
-    /// The loudest channel's RMS (dBFS).
-    public var maxRMSDB: Double { rmsDB.max() ?? -.infinity }
-    /// The loudest channel's peak (dBFS).
-    public var maxPeakDB: Double { peakDB.max() ?? -.infinity }
-}
-
-/// What the input level says about the chest piece: fine, clipping (gain too high or knocks) or no signal.
-public enum SignalCondition: String, Sendable, Codable {
-    case ok
-    case clipping
-    case noSignal = "no-signal"
 }
 
 /// Turns input levels into device-state warnings, reporting only changes. Clipping wins over no-signal and is

@@ -1,3 +1,4 @@
+import BoothCore
 import Synchronization
 
 /// Hands what the pipeline produces (level readings, live Opus packets) to any number of listeners (the session

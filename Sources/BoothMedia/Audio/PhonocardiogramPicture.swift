@@ -1,3 +1,4 @@
+import BoothCore
 import CCairo
 import Foundation
 

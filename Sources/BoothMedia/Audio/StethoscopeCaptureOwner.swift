@@ -1,3 +1,5 @@
+import BoothCore
+
 /// The one owner of a stethoscope's capture: live WebRTC audio, recordings and the level meter all borrow the same
 /// running `StethoscopePipeline` (an ALSA capture device opens once; a second `alsasrc` on it would get
 /// `device_busy`). The first `acquire` opens the device, the last lease's `release` closes it.

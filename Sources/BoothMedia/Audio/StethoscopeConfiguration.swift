@@ -1,3 +1,5 @@
+import BoothCore
+
 /// How to build a stethoscope pipeline.
 public struct StethoscopeConfiguration: Sendable {
     public enum Source: Sendable, Equatable {

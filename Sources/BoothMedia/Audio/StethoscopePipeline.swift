@@ -1,3 +1,4 @@
+import BoothCore
 import CBoothShim
 import CGStreamer
 import Foundation

@@ -1,3 +1,4 @@
+import BoothCore
 import Foundation
 import Logging
 import Synchronization

@@ -129,7 +129,9 @@ public struct BLEDeviceMatcher: Sendable {
         driver.role = profile.role
         switch profile.options["records"] {
         case .text("racp"): driver.records = RecordAccess()
-        case .text("racp-omron"): driver.records = RecordAccess(omronFilter: true)
+        case .text("racp-omron"):
+            // Omron's records are plain 0x2A35 readings without a sequence number: known by time and bytes.
+            driver.records = RecordAccess(omronFilter: true, withoutSequenceNumbers: true)
         default: break
         }
         if profile.quirks.needsTimeSync { driver.clock = .always }

@@ -5,12 +5,44 @@ import Foundation
 /// a restart of boothd asks devices only for records it has not delivered yet. Written atomically (temporary
 /// file, then rename) after each record the outbox has stored: a crash between the two repeats that one record
 /// at the next fetch (stored twice, as history) — a record is never lost.
+///
+/// Records without sequence numbers (Omron cuffs) are remembered by device time and digest (`DeliveredRecords`) in
+/// `record-delivered.json` next to it, written the same way.
 public actor RecordCursorFile: RecordCursorStore {
     public nonisolated let path: String
+    public nonisolated let deliveredPath: String
     private var cursors: [String: UInt16]?
+    private var delivered: [String: DeliveredRecords]?
 
     public init(directory: String) {
         path = (directory as NSString).appendingPathComponent("record-cursors.json")
+        deliveredPath = (directory as NSString).appendingPathComponent("record-delivered.json")
+    }
+
+    public func deliveredRecords(device: String) -> DeliveredRecords {
+        loadedDelivered()[device] ?? DeliveredRecords()
+    }
+
+    public func setDeliveredRecords(_ records: DeliveredRecords, device: String) {
+        var all = loadedDelivered()
+        all[device] = records
+        delivered = all
+        do {
+            let data = try JSONEncoder.sorted.encode(all)
+            try data.write(to: URL(fileURLWithPath: deliveredPath), options: .atomic)
+        } catch {
+            // As for the sequence cursors: kept in memory; the worst case is a record delivered twice.
+        }
+    }
+
+    private func loadedDelivered() -> [String: DeliveredRecords] {
+        if let delivered { return delivered }
+        let read =
+            (try? Data(contentsOf: URL(fileURLWithPath: deliveredPath))).flatMap {
+                try? JSONDecoder().decode([String: DeliveredRecords].self, from: $0)
+            } ?? [:]
+        delivered = read
+        return read
     }
 
     public func lastSequence(device: String) -> UInt16? {

@@ -8,7 +8,9 @@ values, so a receiver can tell a duplicated delivery from a new reading. Every s
 `[periph] sent <uuid> <hex>`.
 
 Signals: SIGUSR1 = "switched off and on" (advertising stops, the adapter powers off for OFF_S seconds, then on
-and advertising again). When bluetoothd restarts, the application, advertisement and agent are registered again.
+and advertising again); SIGWINCH = advertising off / on (links stay up); SIGHUP = with the cuff, a live reading with
+intermediate cuff pressures; without it, take bluetoothd's default agent back. When bluetoothd restarts, the
+application, advertisement and agent are registered again.
 usage: peripheral.py ADAPTER LOCAL_NAME [SERVICES]
 SERVICES: comma-separated measurement services to expose and advertise (default plx,hts,bps; also glucose and
 cuff, a BPS 1.1 cuff with stored records); DIS and Battery
@@ -335,12 +337,45 @@ def bp_record(sequence):
 CUFF_RECORDS = [0, 1, 2]  # stored before the cuff met the booth; SIGUSR2 takes one more reading (stored only)
 
 
+def live_bpm(number):
+    # A reading taken while connected: (118 + n)/76 mmHg, mean 90, at 2026-11-26 06:30:<n>, pulse 66, user 1.
+    return ([0x1E] + sfloat(118 + number) + sfloat(76) + sfloat(90)
+            + [0xEA, 0x07, 11, 26, 6, 30, number % 60] + sfloat(66) + [0x01, 0x00, 0x00])
+
+
+def intermediate_cuff_pressure(mmhg):
+    # Intermediate Cuff Pressure (0x2A36), flags 0 (mmHg, nothing optional): the cuff pressure in the systolic
+    # slot, diastolic and mean unused (SFLOAT NaN 0x07FF).
+    return [0x00] + sfloat(mmhg) + [0xFF, 0x07, 0xFF, 0x07]
+
+
+CUFF_INFLATION = [20, 60, 100, 140, 160, 130, 100]  # mmHg, one notification every 400 ms
+
+
 def add_cuff(index):
-    """A BPS 1.1 cuff with stored records: live 0x2A35 (indicate, nothing sent on its own), Blood Pressure
-    Record 0x2B36 and RACP; a Current Time service whose clock is unset."""
+    """A BPS 1.1 cuff with stored records: live 0x2A35 (indicate), Intermediate Cuff Pressure 0x2A36 (notify),
+    Blood Pressure Record 0x2B36 and RACP; a Current Time service whose clock is unset. SIGHUP takes a live
+    reading while connected: the cuff pressures of CUFF_INFLATION on 0x2A36, then the 0x2A35 indication."""
     bps = Service(app, index, 0x1810)
-    Characteristic(bps, 0x2A35, ['indicate'], [])
+    live = Characteristic(bps, 0x2A35, ['indicate'], [])
     Characteristic(bps, 0x2A49, ['read'], [0x00, 0x00])
+    pressure = Characteristic(bps, 0x2A36, ['notify'], [])
+    taken = [0]
+
+    def measure():
+        log(f'measuring live reading {taken[0]} (2a36 subscribed: {pressure.subscribed})')
+        steps = list(CUFF_INFLATION)
+
+        def step():
+            if steps:
+                pressure.notify(intermediate_cuff_pressure(steps.pop(0)))
+                return True
+            live.notify(live_bpm(taken[0]))
+            taken[0] += 1
+            return False
+        GLib.timeout_add(400, step)
+        return True
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGHUP, measure)
     records = Characteristic(bps, 0x2B36, ['indicate'], [])
     RecordAccessControlPoint(bps, records, CUFF_RECORDS, bp_record)
     cts = Service(app, index + 10, 0x1805)
@@ -442,9 +477,42 @@ def power_cycle():
     return False
 
 
+advertising = [True]
+
+
+def toggle_advertising():
+    """SIGWINCH: stop or start advertising, the adapter and its links staying up (the multi-device lab holds a
+    device back this way until it is its turn to connect)."""
+    if advertising[0]:
+        try:
+            advertising_manager().UnregisterAdvertisement(advertisement.path)
+            log('advertising off')
+        except dbus.DBusException as error:
+            log(f'unregister advertisement: {error}')
+    else:
+        register_advertisement()
+        log('advertising on')
+    advertising[0] = not advertising[0]
+    return True
+
+
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGWINCH, toggle_advertising)
 bus.add_signal_receiver(on_bluez_owner, 'NameOwnerChanged', 'org.freedesktop.DBus', arg0=BLUEZ)
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, lambda: power_cycle() or True)
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, lambda: loop.quit() or False)
+
+
+def take_default_agent():
+    """SIGHUP: be bluetoothd's default agent again. In the lab both sides share one bluetoothd, and a central's
+    `boothctl pair` without a passkey takes the default agent for its NoInputNoOutput one (that sets the IO capability
+    of every adapter, this one too); without this the device would pair by Just Works afterwards."""
+    dbus.Interface(bus.get_object(BLUEZ, '/org/bluez'), 'org.bluez.AgentManager1').RequestDefaultAgent(agent.path)
+    log('default agent taken again')
+    return True
+
+
+if 'cuff' not in SELECTED:  # the cuff's SIGHUP takes a live reading (GLib would run both handlers)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGHUP, take_default_agent)
 register_all()
 log(f'ready on {ADAPTER} as {NAME}')
 loop.run()

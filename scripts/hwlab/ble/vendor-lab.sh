@@ -24,7 +24,7 @@ echo "vendor lab: BerryMed oximeter $device advertising at $(ble_uptime) s"
 central=$(cut -d' ' -f1 /sys/kernel/debug/bluetooth/hci1/identity 2>/dev/null | tr a-f A-F)
 [ -n "$central" ] || central=$(hciconfig hci1 | sed -n 's/.*BD Address: \([0-9A-F:]*\).*/\1/p')
 export BLE_CENTRAL_ADDRESS=$central BLE_BLUETOOTHD_PID
-timeout 330 "$BLE_PYTHON" "$here/vendor_e2e.py" "$root" "$BUILD_DIR" "$device" "$peripheral" \
+timeout 470 "$BLE_PYTHON" "$here/vendor_e2e.py" "$root" "$BUILD_DIR" "$device" "$peripheral" \
     "$out/vendor-peripheral.log" "$out"
 rc=$?
 if [ "$rc" -ne 0 ]; then

@@ -8,6 +8,7 @@ frames straddle notifications, as on the real UART bridge). The frames are the p
 (SpO2 98, pulse 72) with the pulse byte stepped once a second through 72..75, so a receiver can tell readings
 apart. SIGUSR2 toggles "finger out": then the frames are the public invalid vector 87 00 45 7f 7f.
 Every frame is logged as `[periph] frame <hex>`, every notification as `[periph] sent 5343 <hex>`.
+LAB_VENDOR=o2ring, jumper or yuwell: the same radio as a Wellue O2Ring, a Jumper JPD-500F or a Yuwell YX110 instead.
 """
 import os
 import signal
@@ -76,9 +77,73 @@ def install_o2ring(lab):
     lab.log('o2ring: answers read-sensors commands')
 
 
+# LAB_VENDOR=jumper / yuwell: a fingertip oximeter notifying one whole frame twice a second, the bytes of the
+# profile's trace (firmware-profiles/traces) with the pulse byte stepped once a second so readings differ.
+JUMPER_SERVICE = 'cdeacb80-5235-4c07-8846-93a37ee6b86d'
+JUMPER_NOTIFY = 'cdeacb81-5235-4c07-8846-93a37ee6b86d'
+JUMPER_FRAME = [0x81, 0x38, 0x63, 0x44]  # traces/jumper-jpd500f.trace: pulse 56, SpO2 99, PI 6.8 %
+YUWELL_SERVICE = 0xFFE0
+YUWELL_NOTIFY = 0xFFE4
+YUWELL_FRAME = [0xFE, 0x0A, 0x55, 0x00, 0x52, 0x5F, 0x17, 0x70, 0xCF, 0x64]  # traces/yuwell-yx110.trace: 82, 95
+
+
+def jumper_frame(second):
+    frame = list(JUMPER_FRAME)
+    frame[1] += second % 4
+    return frame
+
+
+def yuwell_frame(second):
+    frame = list(YUWELL_FRAME)
+    frame[4] += second % 4
+    frame[-1] = sum(frame[:-1]) & 0xFF  # checksum: sum of the bytes before it, mod 256
+    return frame
+
+
+def install_stream(lab, service_uuid, notify_uuid, make_frame, name):
+    """A streaming vendor oximeter: while subscribed, notifies make_frame(seconds since subscribed) every 500 ms.
+    Logs `[periph] frame <hex>` for each."""
+    GLib, dbus = lab.GLib, lab.dbus
+
+    class Stream(lab.Characteristic):
+        @dbus.service.method(lab.GATT_CHRC)
+        def StartNotify(self):
+            lab.log(f'subscribed {name}')
+            self.subscribed = True
+            self.ticks = 0
+            if self.timer is None:
+                self.timer = GLib.timeout_add(500, self.tick)
+
+        def tick(self):
+            if not self.subscribed:
+                self.timer = None
+                return False
+            frame = make_frame(self.ticks // 2)
+            self.ticks += 1
+            lab.log(f'frame {bytes(frame).hex()}')
+            self.notify(frame)
+            return True
+
+    service = lab.Service(lab.app, 30, service_uuid if isinstance(service_uuid, int) else 0x0000)
+    if isinstance(service_uuid, str):
+        service.uuid = service_uuid
+    stream = Stream(service, notify_uuid if isinstance(notify_uuid, int) else 0x0000, ['notify'])
+    if isinstance(notify_uuid, str):
+        stream.uuid = notify_uuid
+    lab.advertisement.uuids = list(lab.advertisement.uuids) + [service.uuid]
+    lab.log(f'{name} oximeter: 2 frames/s')
+
+
 def install(lab):
-    if os.environ.get('LAB_VENDOR') == 'o2ring':
+    vendor = os.environ.get('LAB_VENDOR')
+    if vendor == 'o2ring':
         install_o2ring(lab)
+        return
+    if vendor == 'jumper':
+        install_stream(lab, JUMPER_SERVICE, JUMPER_NOTIFY, jumper_frame, 'jumper')
+        return
+    if vendor == 'yuwell':
+        install_stream(lab, YUWELL_SERVICE, YUWELL_NOTIFY, yuwell_frame, 'yuwell')
         return
     GLib, dbus = lab.GLib, lab.dbus
     state = {'finger_out': False}
