@@ -3,7 +3,7 @@
 //
 // Layout (dependencies point downward only):
 //   BoothCore            pure Swift, no C: measurement model, codes, units, decoders, link protocols, profile schema
-//   C* system libraries  pkg-config wrappers for GStreamer, GIO, libudev, libusb, libv4l2, cairo
+//   C* system libraries  pkg-config wrappers for GStreamer, GIO, libudev, libusb, libv4l2; cairo's headers
 //   CBoothShim           the one C shim: macros, casts and variadics Swift cannot call
 //   BoothMedia           GStreamer adapter (cameras, snapshots, live encode)
 //   BoothService         config, sd_notify, simulator, device supervisor, sessions, outbox
@@ -71,19 +71,17 @@ let package = Package(
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
         ),
+        // cairo's headers only (libcairo2-dev): CBoothShim loads libcairo.so.2 when the first picture is drawn.
+        // No pkgConfig here, since that would link it (docs/reliability.md, "Memory").
         .systemLibrary(
             name: "CCairo",
-            pkgConfig: "cairo cairo-pdf cairo-png",
             providers: [.apt(["libcairo2-dev"])]
         ),
-        .systemLibrary(
-            name: "CGstWebRTC",
-            pkgConfig: "gstreamer-webrtc-1.0 gstreamer-sdp-1.0 nice",
-            providers: [.apt(["libgstreamer-plugins-bad1.0-dev", "libnice-dev"])]
-        ),
+        // webrtcbin's own libraries (gstreamer-webrtc, -sdp, libnice) are not linked either: CBoothShim looks up
+        // the few functions it needs once webrtcbin's plugin has loaded them.
         .target(
             name: "CBoothShim",
-            dependencies: ["CGStreamer", "CV4L2", "CGstWebRTC"],
+            dependencies: ["CGStreamer", "CV4L2"],
             cSettings: strictC
         ),
 
@@ -119,7 +117,7 @@ let package = Package(
         ),
         .target(
             name: "BoothRender",
-            dependencies: ["BoothCore", "CCairo"],
+            dependencies: ["BoothCore", "CCairo", "CBoothShim"],
             swiftSettings: strictSwift
         ),
 

@@ -76,12 +76,18 @@ public actor CameraPipeline {
 
     /// Builds and starts the pipeline; throws if an element is missing or the source cannot start.
     /// After a successful start, faults restart the pipeline automatically until `stop()`. An on-demand camera
-    /// then stops after its idle delay unless someone holds a lease.
+    /// then stops after its idle delay unless someone holds a lease; one that does not `launchesAtStart` only
+    /// checks its elements here and runs at its first lease.
     public func start() async throws(CameraError) {
         guard !wantRunning else { return }
         wantRunning = true
         do {
-            try await launchOnce()
+            if configuration.idleStopDelay != nil, !configuration.launchesAtStart {
+                try PipelineGraph.checkElements(configuration)
+                logger.info("camera available on demand", metadata: ["source": "\(configuration.source)"])
+            } else {
+                try await launchOnce()
+            }
         } catch {
             wantRunning = false
             throw error
@@ -471,15 +477,19 @@ public enum SimulatedCamera {
     }
 
     /// A pipeline for the simulated camera (not started: call `start()`); on demand when `idleStopDelay` is set.
+    /// `launchesAtStart: false` (boothd's simulator) makes that `start()` check the elements without running the
+    /// pipeline: videotestsrc always streams, and a run at start would only leave GStreamer's state behind.
     public static func make(
         pattern: TestPattern = .smpte,
         mode: VideoMode = defaultMode,
         idleStopDelay: Duration? = nil,
+        launchesAtStart: Bool = true,
         encoder: H264EncoderPreference = .auto,
         logger: Logger = Logger(label: "boothd.camera.simulated")
     ) -> CameraPipeline {
         var configuration = configuration(pattern: pattern, mode: mode, encoder: encoder)
         configuration.idleStopDelay = idleStopDelay
+        configuration.launchesAtStart = launchesAtStart
         return CameraPipeline(configuration: configuration, logger: logger)
     }
 }

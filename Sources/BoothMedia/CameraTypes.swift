@@ -89,6 +89,11 @@ public struct CameraConfiguration: Sendable, Hashable {
     /// snapshot, `acquire`) and stops this long after the last one lets go; nil runs it from `start()` to
     /// `stop()` (boothctl, benchmarks).
     public var idleStopDelay: Duration?
+    /// How `start()` checks an on-demand camera: true runs the pipeline once (a V4L2 device must open and
+    /// stream); false only checks that every element is installed, without loading a plugin or running anything
+    /// (the simulator's videotestsrc cannot fail to stream, and an idle booth then holds no GStreamer pipeline
+    /// state: docs/reliability.md, "Memory"). An always-running camera ignores it.
+    public var launchesAtStart: Bool
 
     public init(
         source: CameraSource,
@@ -113,6 +118,7 @@ public struct CameraConfiguration: Sendable, Hashable {
         self.startTimeout = startTimeout
         self.sourceFrameLimit = nil
         self.idleStopDelay = nil
+        self.launchesAtStart = true
     }
 
     /// The preview's size: the source's aspect ratio, at most `previewMaximum`, never larger than the source.

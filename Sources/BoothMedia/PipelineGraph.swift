@@ -82,6 +82,8 @@ final class PipelineGraph: @unchecked Sendable {
     let stillValve: ElementPointer
     let stillSink: ElementPointer
     let bus: UnsafeMutablePointer<GstBus>
+    /// The factory of every element added, in order (`factories(for:)` must list the same).
+    let factories: [String]
 
     init(configuration: CameraConfiguration, rung: VideoRung, encoderKbps: Int) throws(CameraError) {
         MediaRuntime.initialize()
@@ -93,7 +95,9 @@ final class PipelineGraph: @unchecked Sendable {
         self.pipeline = pipeline
         let bin = booth_gst_bin(pipeline)
         var chain: [ElementPointer] = []
+        var factories: [String] = []
         func add(_ factory: String, _ name: String) throws(CameraError) -> ElementPointer {
+            factories.append(factory)
             let element = try makeElement(factory, name: name)
             gst_bin_add(bin, element)
             return element
@@ -223,6 +227,30 @@ final class PipelineGraph: @unchecked Sendable {
             throw .missingElement("bus", package: "libgstreamer1.0-0")
         }
         self.bus = bus
+        self.factories = factories
+    }
+
+    /// The element factories a camera's pipeline is built from, in the order `init` adds them.
+    static func factories(for configuration: CameraConfiguration) throws(CameraError) -> [String] {
+        let source: [String] =
+            switch configuration.source {
+            case .simulated: ["videotestsrc", "capsfilter", "videobalance"]
+            case .v4l2(_, .mjpeg, _): ["v4l2src", "capsfilter", "jpegdec"]
+            case .v4l2(_, .raw, _): ["v4l2src", "capsfilter"]
+            }
+        let encoder = try LiveEncoder.resolve(configuration.encoder).element
+        let live = ["queue", "videoscale", "videorate", "capsfilter", encoder, "capsfilter", "appsink"]
+        let preview = ["queue", "videoscale", "videorate", "capsfilter", "jpegenc", "appsink"]
+        let still = ["queue", "valve", "jpegenc", "appsink"]
+        return source + ["videoconvert", "tee"] + live + preview + still
+    }
+
+    /// Throws `missingElement` (with the package to install) for the first factory of the camera's pipeline that
+    /// is not installed. Asks the registry only: no plugin is loaded, nothing is built.
+    static func checkElements(_ configuration: CameraConfiguration) throws(CameraError) {
+        for factory in try factories(for: configuration) where !MediaRuntime.hasElement(factory) {
+            throw .missingElement(factory, package: MediaRuntime.package(providing: factory))
+        }
     }
 
     deinit {

@@ -1,8 +1,74 @@
 #include "CBoothShimWebRTC.h"
 
-#include "../CGstWebRTC/shim.h"
-
+#define GST_USE_UNSTABLE_API 1
+#include <dlfcn.h>
+#include <string.h>
+#include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
+#include <gst/webrtc/webrtc.h>
+
+// The webrtc, SDP and libnice libraries are not linked: they pull gnutls, libsoup, krb5, libxml2, ICU and
+// gupnp into every boothd process and cost ~3 MB resident at start whether a WebRTC session ever runs or not
+// (docs/reliability.md, "Memory"). webrtcbin's plugin loads them when the first peer is built; the few functions
+// used here are looked up then.
+
+typedef struct _NiceAgent NiceAgent;
+typedef struct _NiceAddress NiceAddress;
+
+typedef struct {
+    __typeof__(&gst_sdp_message_new_from_text) sdp_message_new_from_text;
+    __typeof__(&gst_sdp_message_medias_len) sdp_message_medias_len;
+    __typeof__(&gst_sdp_message_as_text) sdp_message_as_text;
+    __typeof__(&gst_sdp_message_free) sdp_message_free;
+    __typeof__(&gst_webrtc_session_description_new) session_description_new;
+    __typeof__(&gst_webrtc_session_description_free) session_description_free;
+    __typeof__(&gst_webrtc_session_description_get_type) session_description_get_type;
+    __typeof__(&gst_webrtc_stats_type_get_type) stats_type_get_type;
+    NiceAddress *(*nice_address_new)(void);
+    gboolean (*nice_address_set_from_string)(NiceAddress *address, const gchar *text);
+    gboolean (*nice_agent_add_local_address)(NiceAgent *agent, const NiceAddress *address);
+    void (*nice_address_free)(NiceAddress *address);
+} BoothWebRTCLibraries;
+
+static gboolean resolve(const char *library, void **handle, const char *symbol, void *out) {
+    if (*handle == NULL) *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+    void *address = *handle != NULL ? dlsym(*handle, symbol) : NULL;
+    if (address == NULL) {
+        g_warning("boothd WebRTC: %s from %s not found: %s", symbol, library, dlerror());
+        return FALSE;
+    }
+    memcpy(out, &address, sizeof address);
+    return TRUE;
+}
+
+static gpointer load_libraries(gpointer unused) {
+    static BoothWebRTCLibraries table;
+    void *sdp = NULL, *webrtc = NULL, *nice = NULL;
+    gboolean ok = TRUE;
+#define BOOTH_RESOLVE(handle, library, field, symbol) ok = resolve(library, &handle, symbol, &table.field) && ok
+    BOOTH_RESOLVE(sdp, "libgstsdp-1.0.so.0", sdp_message_new_from_text, "gst_sdp_message_new_from_text");
+    BOOTH_RESOLVE(sdp, "libgstsdp-1.0.so.0", sdp_message_medias_len, "gst_sdp_message_medias_len");
+    BOOTH_RESOLVE(sdp, "libgstsdp-1.0.so.0", sdp_message_as_text, "gst_sdp_message_as_text");
+    BOOTH_RESOLVE(sdp, "libgstsdp-1.0.so.0", sdp_message_free, "gst_sdp_message_free");
+    BOOTH_RESOLVE(webrtc, "libgstwebrtc-1.0.so.0", session_description_new, "gst_webrtc_session_description_new");
+    BOOTH_RESOLVE(webrtc, "libgstwebrtc-1.0.so.0", session_description_free, "gst_webrtc_session_description_free");
+    BOOTH_RESOLVE(webrtc, "libgstwebrtc-1.0.so.0", session_description_get_type,
+                  "gst_webrtc_session_description_get_type");
+    BOOTH_RESOLVE(webrtc, "libgstwebrtc-1.0.so.0", stats_type_get_type, "gst_webrtc_stats_type_get_type");
+    BOOTH_RESOLVE(nice, "libnice.so.10", nice_address_new, "nice_address_new");
+    BOOTH_RESOLVE(nice, "libnice.so.10", nice_address_set_from_string, "nice_address_set_from_string");
+    BOOTH_RESOLVE(nice, "libnice.so.10", nice_agent_add_local_address, "nice_agent_add_local_address");
+    BOOTH_RESOLVE(nice, "libnice.so.10", nice_address_free, "nice_address_free");
+#undef BOOTH_RESOLVE
+    // The handles stay open: the plugin holds the same libraries for the life of the process anyway.
+    return ok ? &table : NULL;
+}
+
+/// The looked-up functions, or NULL when a library is missing (then webrtcbin could not be created either).
+static const BoothWebRTCLibraries *libraries(void) {
+    static GOnce once = G_ONCE_INIT;
+    return g_once(&once, load_libraries, NULL);
+}
 
 // One per webrtcbin: the Swift callback and its context, shared by the signal handlers and pending promises.
 // Each holder of a reference (a connected signal, a pending promise) drops it when done; the last one releases
@@ -86,17 +152,18 @@ static void on_offer_created(GstPromise *promise, gpointer data) {
         return;
     }
     const GstStructure *reply = gst_promise_get_reply(promise);
+    const BoothWebRTCLibraries *lib = libraries();
     GstWebRTCSessionDescription *offer = NULL;
-    if (reply != NULL) {
-        gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+    if (reply != NULL && lib != NULL) {
+        gst_structure_get(reply, "offer", lib->session_description_get_type(), &offer, NULL);
     }
     if (offer == NULL) {
         report_promise_error(link, BOOTH_WEBRTC_OFFER, promise, "create-offer failed");
     } else {
-        gchar *text = gst_sdp_message_as_text(offer->sdp);
+        gchar *text = lib->sdp_message_as_text(offer->sdp);
         link->callback(link->context, BOOTH_WEBRTC_OFFER, 1, text);
         g_free(text);
-        gst_webrtc_session_description_free(offer);
+        lib->session_description_free(offer);
     }
     gst_promise_unref(promise);
 }
@@ -124,18 +191,19 @@ static void on_description_set(GstPromise *promise, gpointer data) {
 
 int booth_webrtc_set_description(GstElement *webrtc, int remote, const char *sdp) {
     BoothWebRTCLink *link = g_object_get_data(G_OBJECT(webrtc), link_key);
-    if (link == NULL) return 0;
+    const BoothWebRTCLibraries *lib = libraries();
+    if (link == NULL || lib == NULL) return 0;
     GstSDPMessage *message = NULL;
-    if (gst_sdp_message_new_from_text(sdp, &message) != GST_SDP_OK || message == NULL) return 0;
-    if (gst_sdp_message_medias_len(message) == 0) {
-        gst_sdp_message_free(message);
+    if (lib->sdp_message_new_from_text(sdp, &message) != GST_SDP_OK || message == NULL) return 0;
+    if (lib->sdp_message_medias_len(message) == 0) {
+        lib->sdp_message_free(message);
         return 0;
     }
     GstWebRTCSessionDescription *description =
-        gst_webrtc_session_description_new(remote ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, message);
+        lib->session_description_new(remote ? GST_WEBRTC_SDP_TYPE_ANSWER : GST_WEBRTC_SDP_TYPE_OFFER, message);
     GstPromise *promise = gst_promise_new_with_change_func(on_description_set, link_ref(link), link_unref_notify);
     g_signal_emit_by_name(webrtc, remote ? "set-remote-description" : "set-local-description", description, promise);
-    gst_webrtc_session_description_free(description);
+    lib->session_description_free(description);
     return 1;
 }
 
@@ -157,6 +225,8 @@ int booth_webrtc_set_sendonly(GstElement *webrtc) {
 }
 
 int booth_webrtc_restrict_ice(GstElement *webrtc, const char *address) {
+    const BoothWebRTCLibraries *lib = libraries();
+    if (lib == NULL) return 0;
     GObject *ice = NULL;
     g_object_get(webrtc, "ice-agent", &ice, NULL);
     if (ice == NULL) return 0;
@@ -167,11 +237,11 @@ int booth_webrtc_restrict_ice(GstElement *webrtc, const char *address) {
         NiceAgent *agent = NULL;
         g_object_get(ice, "agent", &agent, NULL);
         if (agent != NULL) {
-            NiceAddress *local = nice_address_new();
-            if (nice_address_set_from_string(local, address)) {
-                done = nice_agent_add_local_address(agent, local) ? 1 : 0;
+            NiceAddress *local = lib->nice_address_new();
+            if (lib->nice_address_set_from_string(local, address)) {
+                done = lib->nice_agent_add_local_address(agent, local) ? 1 : 0;
             }
-            nice_address_free(local);
+            lib->nice_address_free(local);
             g_object_unref(agent);
         }
     }
@@ -246,8 +316,9 @@ static gboolean stats_entry(GQuark field, const GValue *value, gpointer data) {
     BoothWebRTCStats *out = data;
     if (!GST_VALUE_HOLDS_STRUCTURE(value)) return TRUE;
     const GstStructure *entry = gst_value_get_structure(value);
+    const BoothWebRTCLibraries *lib = libraries();
     GstWebRTCStatsType type = 0;
-    if (!gst_structure_get_enum(entry, "type", GST_TYPE_WEBRTC_STATS_TYPE, (gint *)&type)) return TRUE;
+    if (lib == NULL || !gst_structure_get_enum(entry, "type", lib->stats_type_get_type(), (gint *)&type)) return TRUE;
     double number = 0;
     if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
         out->remote_reports += 1;

@@ -96,6 +96,7 @@ struct Daemon {
                 pattern: TestPattern(rawValue: config.simulator.cameraPattern) ?? .ball,
                 mode: VideoMode(width: 640, height: 360, framesPerSecond: 15),
                 idleStopDelay: config.media.cameraIdleStop,
+                launchesAtStart: false,
                 encoder: config.media.encoder,
                 logger: Logger(label: "boothd.camera.simulated")
             ) : nil

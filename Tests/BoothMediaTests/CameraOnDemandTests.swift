@@ -1,3 +1,4 @@
+import BoothCore
 import Foundation
 import Synchronization
 import Testing
@@ -163,5 +164,57 @@ struct CameraOnDemandTests {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+}
+
+/// boothd's simulated camera does not run at start (`launchesAtStart: false`): `start()` only asks the registry for
+/// its elements, so an idle booth holds no pipeline; the first lease runs it.
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct CameraStartCheckTests {
+    @Test func simulatedCameraStartsWithoutRunningAndRunsAtItsFirstLease() async throws {
+        let tally = MediaTally()
+        try await MediaDiagnostics.$tally.withValue(tally) {
+            let camera = SimulatedCamera.make(
+                pattern: .ball,
+                mode: CameraOnDemandTests.small,
+                idleStopDelay: CameraOnDemandTests.delay,
+                launchesAtStart: false
+            )
+            let events = camera.events()
+            try await camera.start()
+            #expect(await camera.isAvailable)
+            #expect(await !camera.isRunning)
+            #expect(tally.elements.load(ordering: .relaxed) == 0)
+            #expect(tally.threads.load(ordering: .relaxed) == 0)
+            let snapshot = try await camera.snapshot()
+            #expect(snapshot.width == 640 && !snapshot.jpeg.isEmpty)
+            try await CameraOnDemandTests.waitReleased(camera, tally)
+            await camera.close()
+            var started = 0
+            for await event in events {
+                if case .started = event { started += 1 }
+            }
+            // Only the snapshot ran it.
+            #expect(started == 1)
+        }
+    }
+
+    /// The element check lists exactly what the pipeline builds, and names a missing element's package.
+    @Test func elementCheckMatchesThePipelineAndNamesWhatIsMissing() throws {
+        let configuration = SimulatedCamera.configuration(pattern: .ball, mode: CameraOnDemandTests.small)
+        let graph = try PipelineGraph(
+            configuration: configuration,
+            rung: configuration.ladder.rung(budgetKbps: 1000, source: configuration.source.mode),
+            encoderKbps: 900
+        )
+        #expect(graph.factories == (try PipelineGraph.factories(for: configuration)))
+        try PipelineGraph.checkElements(configuration)
+        var raw = configuration
+        raw.source = .v4l2(device: "/dev/video-none", format: .raw, mode: CameraOnDemandTests.small)
+        #expect(try PipelineGraph.factories(for: raw).prefix(2) == ["v4l2src", "capsfilter"])
+        // No NVENC here: the explicit choice fails the check the way it fails a launch.
+        var nvenc = configuration
+        nvenc.encoder = .nvenc
+        #expect(throws: CameraError.self) { try PipelineGraph.checkElements(nvenc) }
     }
 }

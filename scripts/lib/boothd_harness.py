@@ -7,6 +7,7 @@ from /proc (RSS, smaps_rollup, fds, threads). Every start is bounded; stop() alw
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -200,6 +201,53 @@ class Boothd:
                 elif fields[0] == "Rss:":
                     totals[name] = totals.get(name, 0) + int(fields[1])
         return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+    def mapped_libraries(self):
+        """Base names of the shared objects mapped now (plugins included)."""
+        with open(f"/proc/{self.process.pid}/maps") as f:
+            paths = {line.split()[5] for line in f if len(line.split()) >= 6}
+        return sorted({os.path.basename(path) for path in paths if ".so" in path})
+
+    def rss_by_group(self):
+        """RSS and anonymous KiB per kind of mapping (see MEMORY_GROUPS), biggest first: where idle memory goes."""
+        totals = {}
+        group = None
+        with open(f"/proc/{self.process.pid}/smaps") as f:
+            for line in f:
+                fields = line.split()
+                if not fields:
+                    continue
+                if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+                    group = memory_group(fields[5] if len(fields) >= 6 else "")
+                elif fields[0] in ("Rss:", "Anonymous:"):
+                    entry = totals.setdefault(group, {"Rss": 0, "Anonymous": 0})
+                    entry[fields[0].rstrip(":")] += int(fields[1])
+        return sorted(totals.items(), key=lambda item: -item[1]["Rss"])
+
+
+# Kinds of mappings in a boothd process, first match wins (basename regex, or a path part for plugins).
+MEMORY_GROUPS = [
+    ("boothd", r"^boothd"),
+    ("swift+foundation", r"^lib(swift|Foundation|_Foundation|dispatch|BlocksRuntime|stdc\+\+|gcc_s)"),
+    ("gst plugins", "/gstreamer-1.0/"),
+    ("gstreamer", r"^lib(gst|orc)"),
+    ("codecs", r"^lib(x264|jpeg|opus|FLAC|ogg|asound)"),
+    ("webrtc deps", r"^lib(nice|gnutls|p11|tasn1|nettle|hogweed|gmp|idn2|unistring|soup|krb5|k5crypto|gssapi|xml2"
+                    r"|icu|gupnp|gssdp|psl|nghttp2)"),
+    ("cairo deps", r"^lib(cairo|pixman|fontconfig|freetype|png|xcb|X)"),
+    ("glib", r"^lib(glib|gobject|gio|gmodule|ffi|pcre2|mount|blkid|selinux)"),
+]
+
+
+def memory_group(path):
+    if not path.startswith("/"):
+        return "anonymous" if path in ("", "[heap]") or path.startswith("[stack") or path.startswith("[anon") \
+            else "kernel"
+    name = os.path.basename(path)
+    for group, pattern in MEMORY_GROUPS:
+        if (pattern in path) if pattern.startswith("/") else re.search(pattern, name):
+            return group
+    return "other libraries"
 
 
 def checker():

@@ -166,6 +166,7 @@ public final class Outbox: MeasurementSink, Sendable {
             // FULL: a commit is on disk when it returns, so "recorded" means "survives power loss".
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        DatabaseMemory.limitCache(&configuration)
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)

@@ -177,6 +177,7 @@ public final class UsageStatistics: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
             configuration.busyMode = .timeout(5)
+            DatabaseMemory.limitCache(&configuration)
             let pool = try DatabasePool(path: path, configuration: configuration)
             try migrator.migrate(pool)
             let statistics = UsageStatistics(pool: pool, reason: nil, timeZone: timeZone)

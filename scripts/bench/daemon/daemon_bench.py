@@ -1,5 +1,6 @@
 """boothd process figures: start-to-READY (warm, via a NOTIFY_SOCKET listener exactly as systemd sees it),
-RSS idle on the simulator (with and without the simulated camera, and with MALLOC_ARENA_MAX=2), RSS under load
+RSS idle on the simulator (with and without the simulated camera, before and after a preview, 3 minutes on, and
+with MALLOC_ARENA_MAX=2), with where it goes by kind of mapping and which on-demand libraries are mapped; RSS under load
 (10 subscribed WebSocket clients, 4 producers recording as fast as boothd accepts, simulator running).
 The camera runs on demand (media.camera_idle_seconds): idle RSS is also measured after a use of the camera (a
 snapshot and a few seconds of preview) and with the camera always running (media.camera_idle_seconds=0), and
@@ -14,6 +15,7 @@ Usage: python daemon_bench.py BOOTHD [--fast]
 import asyncio
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -28,6 +30,7 @@ BOOTHD = sys.argv[1]
 FAST = "--fast" in sys.argv
 STARTS = 5 if FAST else 15
 SETTLE = 10 if FAST else 30  # boothd releases its startup pages 5 s after READY
+LATER = 0 if FAST else 150  # the outbox and usage databases' caches fill while the simulator records
 LOAD_SECONDS = 5 if FAST else 20
 COLD_SNAPSHOTS = 3 if FAST else 8
 figures = {}
@@ -76,7 +79,14 @@ def use_camera(daemon):
             response.read(4096)
 
 
-def idle(label, settings, env=None, use=False):
+# Libraries an idle boothd must not map: they come with a pipeline (plugins, codecs) or with WebRTC and pictures,
+# and are loaded at their first use (libjpeg is not among them: libv4l2 links it).
+ON_DEMAND_LIBRARIES = re.compile(r"^lib(gst(?!reamer-1\.0|base|video|app)|x264|nice|gnutls|soup|krb5|cairo|"
+                                 r"pixman|X11|xcb)")
+
+
+def idle(label, settings, env=None, use=False, later=0):
+    """Idle figures `SETTLE` s after READY (or after a camera use), and again `later` s after that."""
     daemon = Boothd(BOOTHD, settings=dict({"simulator.mode": "on", "logging.level": "warning"}, **settings),
                     env=env).start()
     try:
@@ -84,17 +94,31 @@ def idle(label, settings, env=None, use=False):
             time.sleep(2)
             use_camera(daemon)
         time.sleep(SETTLE)
-        figure = memory(daemon)
-        for key in ("rss_mib", "pss_mib", "uss_mib", "anon_mib", "threads"):
-            figures[f"idle_{label}_{key}"] = figure[key]
-        after = f"{SETTLE} s after a camera use" if use else f"{SETTLE} s after READY"
-        print(f"idle RSS, {label} ({after}): RSS {figure['rss_mib']} MiB, PSS {figure['pss_mib']} MiB, "
-              f"private {figure['uss_mib']} MiB, anonymous {figure['anon_mib']} MiB, {figure['threads']} threads, "
-              f"{figure['fds']} fds")
-        top = ", ".join(f"{name} {kib // 1024}.{(kib % 1024) * 10 // 1024}" for name, kib in daemon.rss_by_mapping(6))
-        print(f"    biggest mappings (MiB RSS): {top}")
+        report(daemon, label, f"{SETTLE} s after a snapshot and 3 s of preview" if use else f"{SETTLE} s after READY")
+        if later:
+            time.sleep(later)
+            report(daemon, f"{label}_later", f"{SETTLE + later} s after READY")
     finally:
         daemon.cleanup()
+
+
+def report(daemon, label, after):
+    figure = memory(daemon)
+    for key in ("rss_mib", "pss_mib", "uss_mib", "anon_mib", "threads"):
+        figures[f"idle_{label}_{key}"] = figure[key]
+    print(f"idle RSS, {label} ({after}): RSS {figure['rss_mib']} MiB, PSS {figure['pss_mib']} MiB, "
+          f"private {figure['uss_mib']} MiB, anonymous {figure['anon_mib']} MiB, {figure['threads']} threads, "
+          f"{figure['fds']} fds (target RSS < 40 MB = 38.1 MiB)")
+    groups = ", ".join(f"{name} {kib['Rss'] / 1024:.1f}" + (f" (anon {kib['Anonymous'] / 1024:.1f})"
+                                                            if kib["Anonymous"] >= 512 else "")
+                       for name, kib in daemon.rss_by_group() if kib["Rss"] >= 100)
+    print(f"    by kind (MiB RSS): {groups}")
+    top = ", ".join(f"{name} {kib // 1024}.{(kib % 1024) * 10 // 1024}" for name, kib in daemon.rss_by_mapping(6))
+    print(f"    biggest mappings (MiB RSS): {top}")
+    on_demand = [name for name in daemon.mapped_libraries() if ON_DEMAND_LIBRARIES.match(name)]
+    figures[f"idle_{label}_on_demand_libraries"] = len(on_demand)
+    print(f"    libraries {len(daemon.mapped_libraries())}; plugins, codecs, WebRTC and cairo libraries mapped: "
+          f"{len(on_demand)}{' (' + ' '.join(on_demand[:12]) + (' ...' if len(on_demand) > 12 else '') + ')' if on_demand else ''}")
 
 
 async def load_phase(daemon):
@@ -208,7 +232,7 @@ def under_load():
 
 startup()
 idle("nocamera", {"simulator.camera": "false"})
-idle("camera", {"simulator.camera": "true"})
+idle("camera", {"simulator.camera": "true"}, later=LATER)
 idle("camera_used", {"simulator.camera": "true"}, use=True)
 idle("camera_always", {"simulator.camera": "true", "media.camera_idle_seconds": "0"})
 idle("camera_arena2", {"simulator.camera": "true"}, env={"MALLOC_ARENA_MAX": "2"})
