@@ -3,11 +3,12 @@
 # boothd reconnecting and delivering a fresh reading each time; boothd's fds, RSS, threads, D-Bus match rules
 # (dbus-daemon's count) and BLE gauges (GDBus signal subscriptions, notification streams, event listeners) sampled
 # every BLE_SAMPLE_EVERY cycles, growth per 100 cycles and a verdict printed, JSON in .build/faults-results/.
-#   scripts/faults/ble-power-cycle.sh            # 500 cycles (~2-4 s a cycle under TCG: see docs/reliability.md)
+#   scripts/faults/ble-power-cycle.sh            # 500 cycles (~3.2 s a cycle under TCG: see docs/reliability.md)
 #   BLE_CYCLES=20 scripts/faults/ble-power-cycle.sh
 # Environment: BLE_CYCLES, BLE_SAMPLE_EVERY (25), BLE_SOAK_SECONDS (stop cycling after this long, report the
 # cycles reached), BLE_SOAK_DEVICE (plx|hts|cuff), BLE_OFF_S (device off time, 0.5), BLE_SOAK_SETTINGS (extra
-# boothd --set pairs, comma-separated; default shortens the reconnect pauses, empty keeps boothd's defaults), BUILD_DIR (default the debug build). The VM runs under `nice -n 5`.
+# boothd --set pairs, comma-separated; the default shortens the reconnect pauses, empty keeps boothd's defaults),
+# BUILD_DIR (default the debug build). The VM runs under `nice -n 5`.
 # The guest side is scripts/hwlab/ble/power-cycle-lab.sh + ble_power_cycles.py (the lab stack of step 64).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,12 +35,14 @@ pass="$pass BLE_SOAK_SETTINGS BLE_CYCLE_TIMEOUT BLE_WARMUP_CYCLES"
 scripts/hwlab/setup.sh >/dev/null
 results=.build/faults-results
 mkdir -p "$results"
+console=$(mktemp /tmp/ble-power-cycle.XXXXXX)
+trap 'rm -f "$console"' EXIT
 set +e
 HWLAB_PASS="$pass" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-$((BLE_SOAK_TIMEOUT + 120))} \
-    nice -n "${BLE_NICE:-5}" scripts/hwlab/run.sh scripts/hwlab/ble/power-cycle-lab.sh | tee .build/ble-power-cycle.out
+    nice -n "${BLE_NICE:-5}" scripts/hwlab/run.sh scripts/hwlab/ble/power-cycle-lab.sh | tee "$console"
 rc=${PIPESTATUS[0]}
 set -e
-run=$(sed -n 's/.*run directory \(.*\)$/\1/p' .build/ble-power-cycle.out | tail -1)
+run=$(sed -n 's/.*run directory \(.*\)$/\1/p' "$console" | tail -1)
 if [ -n "$run" ] && [ -s "$run/out/ble-power-cycles.json" ]; then
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
     "$venv/bin/python" - "$run/out/ble-power-cycles.json" "$results/ble-power-cycles-$stamp.json" "$rc" <<'PY'

@@ -129,14 +129,21 @@ class Watcher:
 
 
 def dbus_call(method, *args):
-    return subprocess.run(["dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus",
-                           "/org/freedesktop/DBus", method, *args], capture_output=True, text=True, timeout=10)
+    """dbus-send's reply text; "" when it did not answer in time (the guest is slow under a loaded host)."""
+    for _ in range(3):
+        try:
+            return subprocess.run(["dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus",
+                                   "/org/freedesktop/DBus", method, *args], capture_output=True, text=True,
+                                  timeout=30).stdout
+        except subprocess.TimeoutExpired:
+            continue
+    return ""
 
 
 def bus_name_of(pid):
-    names = re.findall(r'string "(:[0-9.]+)"', dbus_call("org.freedesktop.DBus.ListNames").stdout)
+    names = re.findall(r'string "(:[0-9.]+)"', dbus_call("org.freedesktop.DBus.ListNames"))
     for name in names:
-        reply = dbus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", f"string:{name}").stdout
+        reply = dbus_call("org.freedesktop.DBus.GetConnectionUnixProcessID", f"string:{name}")
         if re.search(rf"uint32 {pid}\b", reply):
             return name
     return None
@@ -146,13 +153,16 @@ def match_rules(bus_name):
     """boothd's match rules as dbus-daemon counts them (Debug.Stats); None when the bus does not offer it."""
     if not bus_name:
         return None
-    reply = dbus_call("org.freedesktop.DBus.Debug.Stats.GetConnectionStats", f"string:{bus_name}").stdout
+    reply = dbus_call("org.freedesktop.DBus.Debug.Stats.GetConnectionStats", f"string:{bus_name}")
     found = re.search(r'"MatchRules"\s+variant\s+uint32 (\d+)', reply)
     return int(found.group(1)) if found else None
 
 
 def gauges(daemon):
-    _, body = daemon.http("/metrics")
+    try:
+        _, body = daemon.http("/metrics", timeout=30)
+    except OSError:
+        return {}
     found = {}
     for line in body.decode().splitlines():
         for key in ("dbus_signal_subscriptions", "notification_streams", "event_listeners"):
@@ -161,16 +171,22 @@ def gauges(daemon):
     return found
 
 
-METRICS = ("fds", "rss_mib", "threads", "match_rules", "dbus_signal_subscriptions", "notification_streams",
+METRICS = ("fds", "rss_mib", "anon_mib", "threads", "match_rules", "dbus_signal_subscriptions", "notification_streams",
            "event_listeners")
+
+
+BUS_NAME = {}  # boothd's unique bus name, looked up again while unknown
 
 
 async def sample(daemon, bus_name, cycle):
     # The gauges are refreshed every 2 s inside boothd: wait for a fresh value after the reconnect.
     await asyncio.sleep(2.2)
+    if not BUS_NAME.get("name"):
+        BUS_NAME["name"] = bus_name or bus_name_of(daemon.process.pid)
     figures = {"cycle": cycle, "t": round(time.monotonic(), 1), "fds": daemon.fds(),
-               "rss_mib": round(daemon.rss_mib(), 2), "threads": daemon.threads(),
-               "match_rules": match_rules(bus_name)}
+               "rss_mib": round(daemon.rss_mib(), 2), "anon_mib": round(daemon.status_kib("RssAnon") / 1024, 2),
+               "threads": daemon.threads(),
+               "match_rules": match_rules(BUS_NAME["name"])}
     figures.update(gauges(daemon))
     return figures
 
@@ -271,7 +287,8 @@ async def main():
         bus_name = bus_name_of(daemon.process.pid)
         samples.append(await sample(daemon, bus_name, 0))
         header = f"{'cycle':>6} {'min':>6} " + " ".join(f"{k:>9}" for k in
-                                                       ("fds", "rss_mib", "threads", "matches", "gdbus_sub",
+                                                       ("fds", "rss_mib", "anon_mib", "threads", "matches",
+                                                        "gdbus_sub",
                                                         "streams", "listeners"))
         print(header, flush=True)
 
