@@ -40,16 +40,18 @@ public enum MediaDiscovery {
         case "sound":
             guard let (card, pcm) = capturePCM(device.sysname) else { return nil }
             // Card ids are stable across re-plug, card numbers may not be: use the id when known.
-            let name = device.attributes["card.id"] ?? "card\(card)"
-            return "alsa:\(name):\(pcm)"
+            let known = device.attributes["card.id"].flatMap { $0.isEmpty ? nil : $0 }
+            return "alsa:\(known ?? "card\(card)"):\(pcm)"
         default:
             return nil
         }
     }
 
-    /// A present device (enumerated or added) as a camera or audio-capture device.
+    /// A present device (enumerated or added) as a camera or audio-capture device. Nil for an ALSA capture PCM
+    /// whose card is not named yet (`SoundCardRegistration.settled` waits for the name).
     public static func classify(_ device: UdevDevice) -> DiscoveredMedia? {
-        guard device.action != "remove", let id = deviceID(of: device) else { return nil }
+        guard device.action != "remove", !SoundCardRegistration.isPending(device), let id = deviceID(of: device)
+        else { return nil }
         let usb = usbInfo(device)
         switch device.subsystem {
         case "video4linux":

@@ -116,7 +116,30 @@ actor MediaHotplug: Service {
     }
 
     private func add(_ device: UdevDevice, at seen: ContinuousClock.Instant) async {
-        guard present[device.syspath] == nil, let found = MediaDiscovery.classify(device) else { return }
+        guard present[device.syspath] == nil else { return }
+        var device = device
+        if SoundCardRegistration.isPending(device) {
+            // The kernel sends a PCM's `add` before it names the card: classified now, a re-plugged stethoscope
+            // would match no profile and stay `gone`. Events are handled one at a time, so a `remove` of this
+            // device waits behind this (its card's id file vanishing ends the wait).
+            let waiting = ContinuousClock.now
+            guard let named = await SoundCardRegistration.settled(device) else {
+                logger.warning(
+                    "sound card not named within 3 s; its capture device is skipped",
+                    metadata: ["syspath": "\(device.syspath)"]
+                )
+                return
+            }
+            logger.info(
+                "sound card named after its capture device was added",
+                metadata: [
+                    "syspath": "\(device.syspath)", "card": "\(named.attributes["card.id"] ?? "")",
+                    "waited_ms": "\(MediaDeviceCommands.milliseconds(ContinuousClock.now - waiting))",
+                ]
+            )
+            device = named
+        }
+        guard let found = MediaDiscovery.classify(device) else { return }
         switch found.kind {
         case .camera(let devnode):
             await addCamera(found, devnode: devnode, seen: seen, syspath: device.syspath)

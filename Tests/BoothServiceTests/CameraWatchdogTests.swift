@@ -34,14 +34,7 @@ struct CameraWatchdogTests {
     static func withCamera(
         _ body: (CameraPipeline, MediaDeviceCommands, DeviceRegistry) async throws -> Void
     ) async throws {
-        try await MediaCommandsTests.withOutbox { outbox, directory in
-            let registry = DeviceRegistry()
-            let media = MediaDeviceCommands(
-                outbox: outbox,
-                registry: registry,
-                scratchDirectory: directory + "/scratch",
-                logger: Logger(label: "test.media")
-            )
+        try await MediaTestbed.withMedia { media, registry, _, _ in
             var configuration = SimulatedCamera.configuration(pattern: .ball, mode: mode)
             configuration.stallTimeout = .seconds(2)
             let camera = CameraPipeline(configuration: configuration)

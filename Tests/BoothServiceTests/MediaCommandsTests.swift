@@ -8,14 +8,6 @@ import Testing
 
 @Suite("Media device commands")
 struct MediaCommandsTests {
-    /// A scratch state directory, removed by `body`'s end.
-    static func withOutbox(_ body: (Outbox, String) async throws -> Void) async throws {
-        let directory = NSTemporaryDirectory() + "boothd-media-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = Outbox.open(directory: directory, logger: Logger(label: "test.outbox"))
-        try await body(outbox, directory)
-    }
-
     @Test("control values are checked against range and step; errors name them")
     func controlValidation() throws {
         let zoom = CameraControlInfo(name: "zoom", minimum: 100, maximum: 500, step: 10, defaultValue: 100, value: 100)
@@ -49,14 +41,7 @@ struct MediaCommandsTests {
 
     @Test("snapshot.take on a real videotestsrc pipeline stores a full-resolution JPEG artifact before replying")
     func snapshotIntoOutbox() async throws {
-        try await Self.withOutbox { outbox, directory in
-            let registry = DeviceRegistry()
-            let media = MediaDeviceCommands(
-                outbox: outbox,
-                registry: registry,
-                scratchDirectory: directory + "/scratch",
-                logger: Logger(label: "test.media")
-            )
+        try await MediaTestbed.withMedia { media, registry, outbox, _ in
             let camera = SimulatedCamera.make(mode: VideoMode(width: 320, height: 240, framesPerSecond: 15))
             try await camera.start()
             await media.register(
@@ -112,14 +97,7 @@ struct MediaCommandsTests {
 
     @Test("a stethoscope recording becomes a FLAC + PNG artifact with its metadata")
     func recordingIntoOutbox() async throws {
-        try await Self.withOutbox { outbox, directory in
-            let registry = DeviceRegistry()
-            let media = MediaDeviceCommands(
-                outbox: outbox,
-                registry: registry,
-                scratchDirectory: directory + "/scratch",
-                logger: Logger(label: "test.media")
-            )
+        try await MediaTestbed.withMedia { media, registry, outbox, directory in
             await media.register(
                 stethoscope: StethoscopeEndpoint(
                     deviceID: "sim:stethoscope",
@@ -162,14 +140,7 @@ struct MediaCommandsTests {
     }
     @Test("unplug during a recording: the capture is torn down and the partial recording is kept, marked")
     func unplugDuringRecording() async throws {
-        try await Self.withOutbox { outbox, directory in
-            let registry = DeviceRegistry()
-            let media = MediaDeviceCommands(
-                outbox: outbox,
-                registry: registry,
-                scratchDirectory: directory + "/scratch",
-                logger: Logger(label: "test.media")
-            )
+        try await MediaTestbed.withMedia { media, registry, outbox, _ in
             let endpoint = StethoscopeEndpoint(
                 deviceID: "sim:stethoscope",
                 model: "test",

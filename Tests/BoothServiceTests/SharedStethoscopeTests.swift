@@ -23,17 +23,6 @@ struct SharedStethoscopeTests {
         )
     }
 
-    static func media(_ outbox: Outbox, _ directory: String) -> (MediaDeviceCommands, DeviceRegistry) {
-        let registry = DeviceRegistry()
-        let media = MediaDeviceCommands(
-            outbox: outbox,
-            registry: registry,
-            scratchDirectory: directory + "/scratch",
-            logger: Logger(label: "test.media")
-        )
-        return (media, registry)
-    }
-
     static func endpoint(_ id: String, _ owner: StethoscopeCaptureOwner) -> StethoscopeEndpoint {
         StethoscopeEndpoint(
             deviceID: id,
@@ -73,8 +62,7 @@ struct SharedStethoscopeTests {
 
     @Test("live audio, a recording and the level meter borrow one capture: the device opens once, nobody is busy")
     func oneCaptureForEveryone() async throws {
-        try await MediaCommandsTests.withOutbox { outbox, directory in
-            let (media, _) = Self.media(outbox, directory)
+        try await MediaTestbed.withMedia { media, _, outbox, _ in
             let owner = StethoscopeCaptureOwner(configuration: Self.tone())
             await media.register(stethoscope: Self.endpoint("alsa:test", owner))
             let live = StethoscopeLiveSource(owner: owner)
@@ -165,8 +153,7 @@ struct SharedStethoscopeTests {
 
     @Test("unplug during live audio and a recording: torn down, recording kept partial; re-plug is live within 2 s")
     func unplugAndReplug() async throws {
-        try await MediaCommandsTests.withOutbox { outbox, directory in
-            let (media, registry) = Self.media(outbox, directory)
+        try await MediaTestbed.withMedia { media, registry, outbox, _ in
             // The first device delivers 2 s, then its capture ends as an unplugged one does.
             let first = StethoscopeCaptureOwner(configuration: Self.tone(seconds: 2))
             await media.register(stethoscope: Self.endpoint("alsa:test", first))

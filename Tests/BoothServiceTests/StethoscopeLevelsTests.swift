@@ -341,14 +341,7 @@ struct StethoscopeLevelsTests {
 
     @Test("a recording takes the device over: levels follow its pipeline, then the meter's capture again")
     func recordingHandOver() async throws {
-        try await MediaCommandsTests.withOutbox { outbox, directory in
-            let registry = DeviceRegistry()
-            let media = MediaDeviceCommands(
-                outbox: outbox,
-                registry: registry,
-                scratchDirectory: directory + "/scratch",
-                logger: Logger(label: "test.media")
-            )
+        try await MediaTestbed.withMedia { media, _, _, _ in
             let source = ScriptedSource()
             await media.register(
                 stethoscope: StethoscopeEndpoint(

@@ -15,39 +15,20 @@ Usage (in the lab VM): python camera-faults-client.py BOOTHD_BINARY REPO_ROOT
 
 import asyncio
 import fcntl
-import importlib.util
 import os
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 ROOT = sys.argv[2]
+sys.path.insert(0, os.path.join(ROOT, "scripts/lib"))
+from media_lab import CAMERA, VIVID, acking, connect, run_daemon, sh, test_modules  # noqa: E402
 
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-e2e = load("api_e2e", os.path.join(ROOT, "scripts/test.d/40-api-e2e.py"))
-media = load("media_e2e", os.path.join(ROOT, "scripts/test.d/43-media-artifacts.py"))
-VIVID = ["vivid", "n_devs=1", "node_types=0x1", "input_types=0x00"]
-CAMERA = "v4l2:vivid.0"
+e2e, media = test_modules(ROOT)
 STALL_SECONDS = 4
 BUTTON_NAME = "Lab camera button"
 KEY_CAMERA = 212
-
-
-def sh(*args):
-    result = subprocess.run(list(args), capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed: {result.stderr.strip()}")
-    return result
 
 
 class UInputButton:
@@ -125,32 +106,21 @@ async def main():
     sh("modprobe", *VIVID)
     sh("modprobe", "uinput")
     sh("modprobe", "evdev")  # /dev/input/eventN (udevd loads it on a booth; the lab guest runs no udevd)
-    profiles = f"{ROOT}/firmware-profiles,{ROOT}/scripts/hwlab/profiles-media"
-    with tempfile.TemporaryDirectory(prefix="boothd-camfaults-") as state_dir:
-        daemon = e2e.Daemon(
-            state_dir,
-            e2e.free_port(),
-            extra=[
-                "--set", f"profiles.directories={profiles}",
-                "--set", f"media.camera_stall_seconds={STALL_SECONDS}",
-                "--set", "media.camera_max_resets=1",
-                # The camera streams all the time here (no on-demand idle stop): the watchdog acts on a streaming
-                # camera, and an idle one streams nothing to stall.
-                "--set", "media.camera_idle_seconds=0",
-                "--set", "logging.level=debug",
-            ],
-        )
-        try:
-            daemon.start(ready_timeout=90)  # a debug build under TCG
-            await scenario(daemon)
-        except BaseException:
-            log = open(os.path.join(state_dir, "boothd.log")).read()
-            print("\n".join(line for line in log.splitlines() if "input" in line or "button" in line)[-4000:])
-            print(log[-6000:])
-            raise
-        finally:
-            daemon.stop()
+    settings = [
+        f"media.camera_stall_seconds={STALL_SECONDS}",
+        "media.camera_max_resets=1",
+        # The camera streams all the time here (no on-demand idle stop): the watchdog acts on a streaming
+        # camera, and an idle one streams nothing to stall.
+        "media.camera_idle_seconds=0",
+        "logging.level=debug",
+    ]
+    await run_daemon(e2e, ROOT, "boothd-camfaults-", scenario, settings, on_failure=print_failure)
     print(f"camera faults lab: all passed ({e2e.validated} server messages validated)")
+
+
+def print_failure(log):
+    print("\n".join(line for line in log.splitlines() if "input" in line or "button" in line)[-4000:])
+    print(log[-6000:])
 
 
 async def next_snapshot_event(ws, devices, timeout):
@@ -170,33 +140,10 @@ async def next_snapshot_event(ws, devices, timeout):
     raise AssertionError(f"no snapshot artifact within {timeout} s")
 
 
-async def wait_device(ws, devices, predicate, what, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        device = devices.state.get(CAMERA)
-        if device and predicate(device):
-            return device
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"{CAMERA}: {what} not seen within {timeout} s (now {device})")
-        try:
-            message = await e2e.recv(ws, timeout=left)
-        except asyncio.TimeoutError:
-            continue
-        if message["type"] == "event":
-            await e2e.send(ws, {"type": "ack", "upTo": message["id"]})
-        else:
-            devices.feed(message)
-
-
 async def scenario(daemon):
-    ws = await e2e.websockets.connect(daemon.url, max_size=2**24)
-    await e2e.send(ws, {"type": "hello", "protocol": 1, "token": daemon.token, "clientId": "lab"})
     # A debug build under TCG on a loaded host may take seconds to answer.
-    assert (await e2e.recv(ws, timeout=60))["type"] == "welcome"
-    devices = Devices()
-    devices.feed(await e2e.recv(ws, timeout=60))
-    await wait_device(ws, devices, lambda d: d["state"] == "ready", "ready", 150)
+    ws, devices = await connect(e2e, daemon, acking(e2e), timeout=60)
+    await devices.until(ws, CAMERA, lambda d: d["state"] == "ready", "ready", 150)
     e2e.ok(f"{CAMERA} ready (udev discovery)")
 
     # 1. The snapshot button: a uinput KEY_CAMERA device plugged in after the camera, bound by the profile's name.
@@ -224,7 +171,8 @@ async def scenario(daemon):
     stalls_before = metric(daemon, "boothd_camera_stalls_total")
     wedged = time.monotonic()
     vivid_control(node, "Percentage of Dropped Buffers", 100)
-    device = await wait_device(ws, devices, lambda d: "camera wedged" in (d.get("warning") or ""), "wedge warning", 90)
+    device = await devices.until(ws, CAMERA, lambda d: "camera wedged" in (d.get("warning") or ""), "wedge warning",
+                                 90)
     detected = time.monotonic() - wedged
     warning = device["warning"]
     assert f"no frame for {STALL_SECONDS}." in warning and "not a USB device" in warning and "(1/1)" in warning, warning
@@ -234,7 +182,7 @@ async def scenario(daemon):
            f"{STALL_SECONDS} s): {warning!r}; boothd_camera_stalls_total +{stalls:.0f}")
     recovering = time.monotonic()
     vivid_control(node, "Percentage of Dropped Buffers", 0)
-    await wait_device(ws, devices, lambda d: d["state"] == "ready" and not d.get("warning"), "recovery", 90)
+    await devices.until(ws, CAMERA, lambda d: d["state"] == "ready" and not d.get("warning"), "recovery", 90)
     recovered = time.monotonic() - recovering
     reply = await media.command(ws, "snap-after", "snapshot.take", deviceId=CAMERA, timeout=90)
     assert reply["type"] == "result", reply
@@ -242,28 +190,14 @@ async def scenario(daemon):
 
     # 3. Wedged again within the episode: no resets left → error with the reason.
     vivid_control(node, "Percentage of Dropped Buffers", 100)
-    device = await wait_device(ws, devices, lambda d: d["state"] == "error" and "after 1 restarts" in
-                               (d.get("stateReason") or ""), "error state", 90)
+    device = await devices.until(ws, CAMERA, lambda d: d["state"] == "error" and "after 1 restarts" in
+                                 (d.get("stateReason") or ""), "error state", 90)
     reason = device["stateReason"]
     reply = await media.command(ws, "snap-dead", "snapshot.take", deviceId=CAMERA, timeout=90)
     assert reply["type"] == "error" and "camera wedged" in reply.get("message", ""), reply
     e2e.ok(f"still wedged → error: {reason!r}; snapshot.take → {reply['code']}")
     vivid_control(node, "Percentage of Dropped Buffers", 0)
     await ws.close()
-
-
-class Devices:
-    """Follows the device list: `devices` at connect, then `device` changes."""
-
-    def __init__(self):
-        self.state = {}
-
-    def feed(self, message):
-        if message["type"] == "devices":
-            for device in message["devices"]:
-                self.state[device["id"]] = device
-        elif message["type"] == "device":
-            self.state[message["device"]["id"]] = message["device"]
 
 
 asyncio.run(main())

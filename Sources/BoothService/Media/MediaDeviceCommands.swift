@@ -71,6 +71,20 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         /// Cameras the wedged-camera watchdog gave up on, with the reason: their state stays `error` until the
         /// camera is registered again (re-plug).
         var cameraFailures: [String: String] = [:]
+        /// Each registration of a device id (a plug) gets a new number: a recording of an earlier plug that ends
+        /// late never writes the state of the device plugged since.
+        var registrations: [String: Int] = [:]
+        var lastRegistration = 0
+
+        mutating func registered(_ deviceID: String) {
+            lastRegistration += 1
+            registrations[deviceID] = lastRegistration
+        }
+
+        /// Whether `deviceID` is the stethoscope of registration `number` (not unplugged, not plugged again since).
+        func isCurrent(stethoscope deviceID: String, registration number: Int?) -> Bool {
+            stethoscopes[deviceID] != nil && registrations[deviceID] == number
+        }
     }
     private final class ActiveRecording: Sendable {
         let artifactID: String
@@ -95,12 +109,16 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         state.withLock {
             $0.cameras[camera.deviceID] = camera
             $0.cameraFailures[camera.deviceID] = nil
+            $0.registered(camera.deviceID)
         }
         await registry.update(status(camera.deviceID, camera.role, camera.model, camera.transport, .ready))
     }
 
     public func register(stethoscope: StethoscopeEndpoint) async {
-        state.withLock { $0.stethoscopes[stethoscope.deviceID] = stethoscope }
+        state.withLock {
+            $0.stethoscopes[stethoscope.deviceID] = stethoscope
+            $0.registered(stethoscope.deviceID)
+        }
         await levels.register(deviceID: stethoscope.deviceID, source: stethoscope.source)
         await registry.update(
             status(stethoscope.deviceID, .stethoscope, stethoscope.model, stethoscope.transport, .ready)
@@ -341,10 +359,10 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         }
         let artifactID = UUID().uuidString.lowercased()
         let recording = ActiveRecording(artifactID: artifactID)
-        let busy = state.withLock { state -> String? in
-            if let current = state.recordings[device.deviceID] { return current.artifactID }
+        let (busy, registration) = state.withLock { state -> (String?, Int?) in
+            if let current = state.recordings[device.deviceID] { return (current.artifactID, nil) }
             state.recordings[device.deviceID] = recording
-            return nil
+            return (nil, state.registrations[device.deviceID])
         }
         if let busy {
             throw DeviceCommandError(
@@ -384,7 +402,14 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         }
         await registry.update(status(device.deviceID, .stethoscope, device.model, device.transport, .measuring))
         Task {
-            await self.finish(job, of: device, recording: recording, capture: capture, directory: directory)
+            await self.finish(
+                job,
+                of: device,
+                registration: registration,
+                recording: recording,
+                capture: capture,
+                directory: directory
+            )
         }
         return [
             "artifactId": artifactID, "seconds": Self.decimal(seconds), "mode": mode.rawValue,
@@ -405,10 +430,12 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
     }
 
     /// Waits for the recording, stores it (retrying until the outbox takes it: nothing recorded is lost), then
-    /// releases the device.
+    /// releases the device. The device's state is written only while it is still the plug (`registration`) the
+    /// recording began on: an unplugged device stays `gone`, a re-plugged one keeps its own state.
     private func finish(
         _ job: RecordingJob,
         of device: StethoscopeEndpoint,
+        registration: Int?,
         recording: ActiveRecording,
         capture: StethoscopeCapture,
         directory: String
@@ -421,15 +448,18 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         } catch {
             await capture.close()
             await levels.recordingEnded(deviceID: device.deviceID)
-            state.withLock { state in
+            let current = state.withLock { state in
                 if state.recordings[device.deviceID] === recording {
                     state.recordings.removeValue(forKey: device.deviceID)
                 }
+                return state.isCurrent(stethoscope: device.deviceID, registration: registration)
+            }
+            if current {
+                await registry.update(
+                    status(device.deviceID, .stethoscope, device.model, device.transport, .error(reason: "\(error)"))
+                )
             }
             logger.error("recording failed", metadata: ["device": "\(device.deviceID)", "error": "\(error)"])
-            await registry.update(
-                status(device.deviceID, .stethoscope, device.model, device.transport, .error(reason: "\(error)"))
-            )
             return
         }
         if device.source.sharesCapture {
@@ -443,7 +473,8 @@ public final class MediaDeviceCommands: DeviceCommandHandler {
         // The device is free again (a re-plugged device may already record anew: only this recording is released).
         let stillRegistered = state.withLock { state in
             if state.recordings[device.deviceID] === recording { state.recordings.removeValue(forKey: device.deviceID) }
-            return state.stethoscopes[device.deviceID] != nil && state.recordings[device.deviceID] == nil
+            return state.isCurrent(stethoscope: device.deviceID, registration: registration)
+                && state.recordings[device.deviceID] == nil
         }
         if stillRegistered {
             await registry.update(status(device.deviceID, .stethoscope, device.model, device.transport, .ready))
