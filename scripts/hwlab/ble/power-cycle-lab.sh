@@ -16,7 +16,7 @@ declare -A label=([plx]=VLab-Oximeter [hts]=VLab-Thermo [cuff]=VLab-Cuff)
 LAB_OFF_S=${BLE_OFF_S:-1} python3 "$here/peripheral.py" hci0 "${label[$name]}" \
     "$name" >"$out/periph-$name.log" 2>&1 &
 periph=$!
-deadline=$(($(date +%s) + 40))
+deadline=$(($(date +%s) + 150))  # python3 + dbus/gi over 9p start slowly on a loaded host
 until grep -q 'advertisement registered' "$out/periph-$name.log" 2>/dev/null; do
     [ "$(date +%s)" -lt "$deadline" ] || { echo "ble power cycles: $name did not advertise"; cat "$out/periph-$name.log"; exit 1; }
     sleep 0.3
