@@ -42,7 +42,7 @@ from boothd_harness import Boothd  # noqa: E402
 NAME, ADDRESS, PERIPHERAL_PID, PERIPHERAL_LOG = os.environ["LAB_DEVICES"].split(",")[0].split("=")
 PERIPHERAL_PID = int(PERIPHERAL_PID)
 DEVICE_ID = f"ble:{ADDRESS}"
-LIVE_UUID = {"plx": "2a5f", "hts": "2a1c", "bps": "2a35"}
+LIVE_UUID = {"plx": "2a5f", "hts": "2a1c"}  # devices that send readings on their own while subscribed
 CYCLES = int(os.environ.get("BLE_CYCLES", "500"))
 SAMPLE_EVERY = int(os.environ.get("BLE_SAMPLE_EVERY", "25"))
 SOAK_SECONDS = float(os.environ.get("BLE_SOAK_SECONDS", "0") or 0)
@@ -356,9 +356,11 @@ async def main():
               f"({elapsed / max(len(cycles), 1):.2f} s each), {len(failures)} failed", flush=True)
         for k, v in phase_stats.items():
             if v:
-                print(f"  phase {k:8} p50 {v['p50']:6.2f} s  p95 {v['p95']:6.2f} s  max {v['max']:6.2f} s", flush=True)
-        print(f"  growth per 100 cycles (least squares over the {len(warm)} samples from cycle {warm[0]['cycle']}): " + ", ".join(
-            f"{k} {growth[k]:+}" for k in METRICS if growth[k] is not None), flush=True)
+                print(f"  phase {k:8} p50 {v['p50']:6.2f} s  p95 {v['p95']:6.2f} s  max {v['max']:6.2f} s",
+                      flush=True)
+        print(f"  growth per 100 cycles (least squares over the {len(warm)} samples from cycle "
+              f"{warm[0]['cycle']}): " + ", ".join(f"{k} {growth[k]:+}" for k in METRICS if growth[k] is not None),
+              flush=True)
         print("  first -> last: " + ", ".join(f"{k} {first_s.get(k)} -> {last_s.get(k)}" for k in METRICS),
               flush=True)
         verdict = ("PASS: no growth" if verdict_ok else
