@@ -3,10 +3,10 @@
 # boothd reconnecting and delivering a fresh reading each time; boothd's fds, RSS, threads, D-Bus match rules
 # (dbus-daemon's count) and BLE gauges (GDBus signal subscriptions, notification streams, event listeners) sampled
 # every BLE_SAMPLE_EVERY cycles, growth per 100 cycles and a verdict printed, JSON in .build/faults-results/.
-#   scripts/faults/ble-power-cycle.sh            # 500 cycles (~3.2 s a cycle under TCG: see docs/reliability.md)
+#   scripts/faults/ble-power-cycle.sh            # 500 cycles (1.7-3.2 s a cycle under TCG: docs/reliability.md)
 #   BLE_CYCLES=20 scripts/faults/ble-power-cycle.sh
 # Environment: BLE_CYCLES, BLE_SAMPLE_EVERY (25), BLE_SOAK_SECONDS (stop cycling after this long, report the
-# cycles reached), BLE_SOAK_DEVICE (plx|hts|cuff), BLE_OFF_S (device off time, 0.5), BLE_SOAK_SETTINGS (extra
+# cycles reached), BLE_SOAK_DEVICE (plx|hts), BLE_OFF_S (device off time, 0.5), BLE_SOAK_SETTINGS (extra
 # boothd --set pairs, comma-separated; the default shortens the reconnect pauses, empty keeps boothd's defaults),
 # BUILD_DIR (default the debug build). The VM runs under `nice -n 5`.
 # The guest side is scripts/hwlab/ble/power-cycle-lab.sh + ble_power_cycles.py (the lab stack of step 64).
