@@ -1,5 +1,5 @@
 SHELL := /bin/bash
-.PHONY: run test build install clean bench bench-fast faults soak
+.PHONY: run test build install clean bench bench-fast faults soak soak-ble
 
 # Installs what is missing, builds, and starts boothd on the simulator (Ctrl-C stops it).
 run:
@@ -33,6 +33,10 @@ faults:
 # A compressed 24 h booth day on the simulator (MINUTES=10 by default).
 soak:
 	scripts/soak/run.sh --minutes $${MINUTES:-10}
+
+# A BLE device power-cycled against real bluetoothd in the lab VM (CYCLES=500 by default, ~30-45 min).
+soak-ble:
+	BLE_CYCLES=$${CYCLES:-500} scripts/faults/ble-power-cycle.sh
 
 clean:
 	rm -rf .build

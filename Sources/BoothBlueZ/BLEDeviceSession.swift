@@ -47,6 +47,12 @@ public actor BLEDeviceSession {
 
     private var devicePath: String { BlueZPath.device(adapter: adapter, address: address) ?? "" }
 
+    /// The generation of the connection that is up now (as last published), nil while not connected.
+    public var connectedGeneration: Int? {
+        if case .connected(let generation) = machine.state { return generation }
+        return nil
+    }
+
     /// Starts the session. Call once.
     public func run() -> AsyncStream<Event> {
         let (stream, continuation) = AsyncStream<Event>.makeStream()

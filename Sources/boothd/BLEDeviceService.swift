@@ -54,7 +54,10 @@ struct BLEDeviceService: Service {
                 sink: sink,
                 registry: registry,
                 logger: Logger(label: "boothd.ble.supervisor"),
-                backoff: ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(5)),
+                backoff: ReconnectBackoff(
+                    initial: .milliseconds(200),
+                    maximum: .milliseconds(Int64(config.ble.driverRestartMaxSeconds * 1000))
+                ),
                 driverServices: DriverServices(
                     cursors: RecordCursorFile(directory: config.storage.stateDirectory),
                     localTime: Self.localTime
@@ -260,7 +263,14 @@ struct BLEDeviceService: Service {
                 "BLE device managed",
                 metadata: ["address": "\(device.address)", "profile": "\(profile.id)", "driver": "\(driver.id)"]
             )
-            let managed = Self.managedDevice(device, profile: profile, driver: driver, central: central, logger: logger)
+            let managed = Self.managedDevice(
+                device,
+                profile: profile,
+                driver: driver,
+                central: central,
+                logger: logger,
+                policy: ReconnectPolicy(initialDelay: settings.reconnectDelaySeconds)
+            )
             group.addTask { await supervisor.supervise(managed) }
         }
     }
@@ -288,9 +298,16 @@ struct BLEDeviceService: Service {
         profile: DeviceProfile,
         driver: GATTMeasurementDriver,
         central: BlueZCentral,
-        logger: Logger
+        logger: Logger,
+        policy: ReconnectPolicy = ReconnectPolicy()
     ) -> ManagedDevice {
-        let source = BLELinkSource(central: central, adapter: device.adapter, address: device.address, logger: logger)
+        let source = BLELinkSource(
+            central: central,
+            adapter: device.adapter,
+            address: device.address,
+            logger: logger,
+            policy: policy
+        )
         var managed = ManagedDevice(
             identity: DeviceIdentity(
                 id: device.deviceID,
@@ -339,13 +356,27 @@ final class BLELinkSource: Sendable {
     private struct State {
         var events: AsyncStream<BLEDeviceSession.Event>?
         var link: BlueZGATTLink?
-        var handedOut = false
+        /// The generation of the connection whose link the last driver run got.
+        var linkGeneration: Int?
+        var handedOutGeneration: Int?
     }
     private let state = Mutex(State())
 
-    init(central: BlueZCentral, adapter: String, address: String, logger: Logger) {
+    init(
+        central: BlueZCentral,
+        adapter: String,
+        address: String,
+        logger: Logger,
+        policy: ReconnectPolicy = ReconnectPolicy()
+    ) {
         self.central = central
-        self.session = BLEDeviceSession(central: central, adapter: adapter, address: address, powerOn: false)
+        self.session = BLEDeviceSession(
+            central: central,
+            adapter: adapter,
+            address: address,
+            policy: policy,
+            powerOn: false
+        )
         var logger = logger
         logger[metadataKey: "device"] = "ble:\(address)"
         self.logger = logger
@@ -364,9 +395,14 @@ final class BLELinkSource: Sendable {
             state.withLock { $0.events = events }
         }
         // A driver run that ended while the device stayed connected (it failed on a live link): start the next
-        // run on a fresh connection, so the session's reconnect logic stays the only one.
-        let stale = state.withLock { $0.handedOut }
-        if stale, central.objects.device(devicePath)?.connected == true {
+        // run on a fresh connection, so the session's reconnect logic stays the only one. Only when it is still
+        // the same connection: a device that went away and was connected again meanwhile (bluetoothd reconnects
+        // a device it knows within a fraction of a second of its advertising) is read on that new connection --
+        // disconnecting it would throw the good link away and race the queued `connected` event.
+        let handedOut = state.withLock { $0.handedOutGeneration }
+        if let handedOut, await session.connectedGeneration == handedOut,
+            central.objects.device(devicePath)?.connected == true
+        {
             logger.info("restarting the connection after the driver ended on a live link")
             try? await central.disconnect(device: devicePath)
         }
@@ -377,7 +413,8 @@ final class BLELinkSource: Sendable {
                 logger.info("connected", metadata: ["generation": "\(generation)"])
                 state.withLock {
                     $0.link = link
-                    $0.handedOut = false
+                    $0.linkGeneration = generation
+                    $0.handedOutGeneration = nil
                 }
                 return
             case .disconnected(let generation):
@@ -399,7 +436,7 @@ final class BLELinkSource: Sendable {
         try state.withLock { state in
             guard let link = state.link else { throw BlueZError.notConnected(session.address) }
             state.link = nil
-            state.handedOut = true
+            state.handedOutGeneration = state.linkGeneration
             return DisconnectEndsStreams(link: link)
         }
     }

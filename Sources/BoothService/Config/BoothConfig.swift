@@ -154,6 +154,11 @@ public struct BoothConfig: Sendable, Equatable {
         /// Notifications through BlueZ's AcquireNotify (a socket per characteristic, one packet per notification)
         /// instead of StartNotify's property changes; indications and refusals fall back to StartNotify.
         public var acquireNotify = false
+        /// First wait before reconnecting a device that disconnected (doubles up to 30 s while attempts fail).
+        public var reconnectDelaySeconds = 1.0
+        /// Longest pause between two driver runs of one device (a link that ended soon after it started doubles
+        /// the pause from 0.2 s up to this); short only for power-cycle soaks.
+        public var driverRestartMaxSeconds = 5.0
     }
 
     public var api = API()

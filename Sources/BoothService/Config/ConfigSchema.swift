@@ -231,6 +231,12 @@ struct ConfigKey: Sendable {
         ConfigKey(path: "ble.acquire_notify", kind: .bool) { config, value in
             if case .bool(let flag) = value { config.ble.acquireNotify = flag }
         },
+        ConfigKey(path: "ble.reconnect_delay_seconds", kind: .double(0.05...60)) { config, value in
+            if case .double(let number) = value { config.ble.reconnectDelaySeconds = number }
+        },
+        ConfigKey(path: "ble.driver_restart_max_seconds", kind: .double(0.2...60)) { config, value in
+            if case .double(let number) = value { config.ble.driverRestartMaxSeconds = number }
+        },
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
