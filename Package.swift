@@ -243,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BoothServiceTests",
-            dependencies: ["BoothService", "BoothMedia", "BoothTesting"],
+            dependencies: ["BoothService", "BoothMedia", "BoothRender", "BoothTesting"],
             swiftSettings: strictSwift
         ),
         .testTarget(

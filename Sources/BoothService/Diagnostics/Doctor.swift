@@ -1,5 +1,6 @@
 import BoothCore
 import BoothMedia
+import BoothRender
 import Foundation
 
 /// One line of `boothctl doctor`: a verdict and, when it is not PASS, what the technician should do.
@@ -37,7 +38,9 @@ public struct Doctor: Sendable {
     }
 
     public func run() -> [DoctorCheck] {
-        [configuration(), gstreamer()] + mediaElements() + [liveEncoder(), bluetooth(), usb(), video(), sound()]
+        [configuration(), gstreamer()] + mediaElements() + [
+            liveEncoder(), pictures(), bluetooth(), usb(), video(), sound(),
+        ]
             + setupChecks()
     }
 
@@ -95,6 +98,19 @@ public struct Doctor: Sendable {
                 hint: "apt-get install \(packages)"
             )
         ]
+    }
+
+    /// cairo is loaded when the first picture is drawn, not at start: a missing library shows here first.
+    func pictures() -> DoctorCheck {
+        guard PictureRuntime.cairoAvailable else {
+            return DoctorCheck(
+                name: "pictures",
+                verdict: .fail,
+                detail: "libcairo.so.2 cannot be loaded: ECG strips and phonocardiograms cannot be drawn",
+                hint: "apt-get install libcairo2"
+            )
+        }
+        return DoctorCheck(name: "pictures", verdict: .pass, detail: "cairo loads (ECG strips, phonocardiograms)")
     }
 
     func bluetooth() -> DoctorCheck {
