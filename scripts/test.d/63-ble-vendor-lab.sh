@@ -17,10 +17,13 @@ if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 BLE_PYTHON=$PWD/$venv/bin/python
 export BLE_PYTHON
 scripts/hwlab/setup.sh
+# LAB_PASSKEY_NEEDED=1 adds the "passkey needed" check (the device's controller in SC-only mode for one pairing).
+# Off by default: in both full rehearsals of 2026-11-26 bluetoothd 5.66 then segfaulted in the guest at the end of
+# the BerryMed part (0 in 2 runs of the step alone); see docs/ble.md.
 # The emulated controllers sometimes fail their setup (the known btvirt flake under TCG, see 60-ble-lab.sh): one
 # retry, reported loudly; every check must pass in the run that counts.
-if ! HWLAB_PASS="BLE_PYTHON" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-560} scripts/hwlab/run.sh scripts/hwlab/ble/vendor-lab.sh
+if ! HWLAB_PASS="BLE_PYTHON LAB_PASSKEY_NEEDED" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-560} scripts/hwlab/run.sh scripts/hwlab/ble/vendor-lab.sh
 then
     echo "ble vendor lab: FIRST RUN FAILED (see above); retrying once"
-    HWLAB_PASS="BLE_PYTHON" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-560} scripts/hwlab/run.sh scripts/hwlab/ble/vendor-lab.sh
+    HWLAB_PASS="BLE_PYTHON LAB_PASSKEY_NEEDED" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-560} scripts/hwlab/run.sh scripts/hwlab/ble/vendor-lab.sh
 fi

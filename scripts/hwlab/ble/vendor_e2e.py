@@ -149,7 +149,7 @@ async def main():
         check(discovered and statuses[-1][1].get("model") == "BerryMed pulse oximeter (BCI protocol)",
               f"the BerryMed is matched by its profile and listed as discovered ({statuses[-1:] or 'nothing'})")
 
-        if os.environ.get("LAB_PASSKEY_NEEDED", "1") == "1":
+        if os.environ.get("LAB_PASSKEY_NEEDED", "0") == "1":
             await passkey_needed(ws)
         wrong, seconds = pair("000000")
         text = (wrong.stdout + wrong.stderr).strip()
