@@ -14,14 +14,19 @@ enum MediaTestbed {
         try await body(outbox, directory)
     }
 
-    /// Media commands on a fresh registry, their scratch files under `directory`/scratch.
-    static func media(_ outbox: Outbox, _ directory: String) -> (MediaDeviceCommands, DeviceRegistry) {
+    /// Media commands on a fresh registry, their scratch files under `directory`/scratch; `logger` lets a suite watch
+    /// what the commands log.
+    static func media(
+        _ outbox: Outbox,
+        _ directory: String,
+        logger: Logger = Logger(label: "test.media")
+    ) -> (MediaDeviceCommands, DeviceRegistry) {
         let registry = DeviceRegistry()
         let media = MediaDeviceCommands(
             outbox: outbox,
             registry: registry,
             scratchDirectory: directory + "/scratch",
-            logger: Logger(label: "test.media")
+            logger: logger
         )
         return (media, registry)
     }

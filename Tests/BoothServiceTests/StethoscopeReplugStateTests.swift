@@ -58,72 +58,58 @@ struct StethoscopeReplugStateTests {
 
     @Test("unplug before any audio, re-plug at once: the old recording fails later; the new plug stays ready")
     func lateFailureAfterReplug() async throws {
-        let directory = NSTemporaryDirectory() + "boothd-replug-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = Outbox.open(directory: directory, logger: Logger(label: "test.outbox"))
-        let registry = DeviceRegistry()
-        let errors = Errors()
-        let media = MediaDeviceCommands(
-            outbox: outbox,
-            registry: registry,
-            scratchDirectory: directory + "/scratch",
-            logger: errors.logger
-        )
-        let endpoint = StethoscopeEndpoint(
-            deviceID: "alsa:Loopback:1",
-            model: "test",
-            transport: "alsa",
-            source: SilentSource()
-        )
-        await media.register(stethoscope: endpoint)
-        _ = try await media.perform(
-            DeviceCommand(name: "measurement.start", deviceID: "alsa:Loopback:1", arguments: ["seconds": "30"])
-        )
-        #expect(await registry.status(id: "alsa:Loopback:1")?.state == .measuring)
-        // Unplug (the capture closes: the recording ends with nothing captured) and re-plug right away.
-        await media.unregister(deviceID: "alsa:Loopback:1")
-        await media.register(stethoscope: endpoint)
-        try await Self.waitUntil { errors.messages.withLock { $0.contains("recording failed") } }
-        #expect(await registry.status(id: "alsa:Loopback:1")?.state == .ready)
-        // The re-plugged device records; its own failure (still this plug) is its state.
-        _ = try await media.perform(
-            DeviceCommand(name: "measurement.start", deviceID: "alsa:Loopback:1", arguments: ["seconds": "30"])
-        )
-        _ = try await media.perform(DeviceCommand(name: "measurement.stop", deviceID: "alsa:Loopback:1"))
-        try await Self.waitUntil { errors.messages.withLock { $0.count { $0 == "recording failed" } == 2 } }
-        guard case .error(let reason) = await registry.status(id: "alsa:Loopback:1")?.state else {
-            Issue.record("the current plug's failed recording did not put it in error")
-            return
-        }
-        #expect(reason.contains("captured no audio"))
-    }
-
-    @Test("unplug before any audio: the failed recording leaves the device gone (not error)")
-    func lateFailureAfterUnplug() async throws {
-        let directory = NSTemporaryDirectory() + "boothd-replug-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outbox = Outbox.open(directory: directory, logger: Logger(label: "test.outbox"))
-        let registry = DeviceRegistry()
-        let errors = Errors()
-        let media = MediaDeviceCommands(
-            outbox: outbox,
-            registry: registry,
-            scratchDirectory: directory + "/scratch",
-            logger: errors.logger
-        )
-        await media.register(
-            stethoscope: StethoscopeEndpoint(
+        try await MediaTestbed.withOutbox { outbox, directory in
+            let errors = Errors()
+            let (media, registry) = MediaTestbed.media(outbox, directory, logger: errors.logger)
+            let endpoint = StethoscopeEndpoint(
                 deviceID: "alsa:Loopback:1",
                 model: "test",
                 transport: "alsa",
                 source: SilentSource()
             )
-        )
-        _ = try await media.perform(
-            DeviceCommand(name: "measurement.start", deviceID: "alsa:Loopback:1", arguments: ["seconds": "30"])
-        )
-        await media.unregister(deviceID: "alsa:Loopback:1")
-        try await Self.waitUntil { errors.messages.withLock { $0.contains("recording failed") } }
-        #expect(await registry.status(id: "alsa:Loopback:1")?.state == .gone)
+            await media.register(stethoscope: endpoint)
+            _ = try await media.perform(
+                DeviceCommand(name: "measurement.start", deviceID: "alsa:Loopback:1", arguments: ["seconds": "30"])
+            )
+            #expect(await registry.status(id: "alsa:Loopback:1")?.state == .measuring)
+            // Unplug (the capture closes: the recording ends with nothing captured) and re-plug right away.
+            await media.unregister(deviceID: "alsa:Loopback:1")
+            await media.register(stethoscope: endpoint)
+            try await Self.waitUntil { errors.messages.withLock { $0.contains("recording failed") } }
+            #expect(await registry.status(id: "alsa:Loopback:1")?.state == .ready)
+            // The re-plugged device records; its own failure (still this plug) is its state.
+            _ = try await media.perform(
+                DeviceCommand(name: "measurement.start", deviceID: "alsa:Loopback:1", arguments: ["seconds": "30"])
+            )
+            _ = try await media.perform(DeviceCommand(name: "measurement.stop", deviceID: "alsa:Loopback:1"))
+            try await Self.waitUntil { errors.messages.withLock { $0.count { $0 == "recording failed" } == 2 } }
+            guard case .error(let reason) = await registry.status(id: "alsa:Loopback:1")?.state else {
+                Issue.record("the current plug's failed recording did not put it in error")
+                return
+            }
+            #expect(reason.contains("captured no audio"))
+        }
+    }
+
+    @Test("unplug before any audio: the failed recording leaves the device gone (not error)")
+    func lateFailureAfterUnplug() async throws {
+        try await MediaTestbed.withOutbox { outbox, directory in
+            let errors = Errors()
+            let (media, registry) = MediaTestbed.media(outbox, directory, logger: errors.logger)
+            await media.register(
+                stethoscope: StethoscopeEndpoint(
+                    deviceID: "alsa:Loopback:1",
+                    model: "test",
+                    transport: "alsa",
+                    source: SilentSource()
+                )
+            )
+            _ = try await media.perform(
+                DeviceCommand(name: "measurement.start", deviceID: "alsa:Loopback:1", arguments: ["seconds": "30"])
+            )
+            await media.unregister(deviceID: "alsa:Loopback:1")
+            try await Self.waitUntil { errors.messages.withLock { $0.contains("recording failed") } }
+            #expect(await registry.status(id: "alsa:Loopback:1")?.state == .gone)
+        }
     }
 }
