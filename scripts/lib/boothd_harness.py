@@ -186,20 +186,26 @@ class Boothd:
                     out[parts[0].rstrip(":")] = int(parts[1])
         return out
 
-    def rss_by_mapping(self, top=12):
-        """RSS (KiB) per mapping name: heap/anon vs each shared library, biggest first."""
-        totals = {}
-        name = None
+    def smaps(self):
+        """(mapping path or "", field, KiB) for each kB field of /proc/PID/smaps, one pass over the file."""
+        path = ""
         with open(f"/proc/{self.process.pid}/smaps") as f:
             for line in f:
                 fields = line.split()
                 if not fields:
                     continue
                 if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
-                    name = fields[5] if len(fields) >= 6 else "[anon]"
-                    name = os.path.basename(name) if name.startswith("/") else name
-                elif fields[0] == "Rss:":
-                    totals[name] = totals.get(name, 0) + int(fields[1])
+                    path = fields[5] if len(fields) >= 6 else ""
+                elif len(fields) == 3 and fields[2] == "kB":
+                    yield path, fields[0].rstrip(":"), int(fields[1])
+
+    def rss_by_mapping(self, top=12):
+        """RSS (KiB) per mapping name: heap/anon vs each shared library, biggest first."""
+        totals = {}
+        for path, field, kib in self.smaps():
+            if field == "Rss":
+                name = os.path.basename(path) if path.startswith("/") else (path or "[anon]")
+                totals[name] = totals.get(name, 0) + kib
         return sorted(totals.items(), key=lambda item: -item[1])[:top]
 
     def mapped_libraries(self):
@@ -211,17 +217,10 @@ class Boothd:
     def rss_by_group(self):
         """RSS and anonymous KiB per kind of mapping (see MEMORY_GROUPS), biggest first: where idle memory goes."""
         totals = {}
-        group = None
-        with open(f"/proc/{self.process.pid}/smaps") as f:
-            for line in f:
-                fields = line.split()
-                if not fields:
-                    continue
-                if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
-                    group = memory_group(fields[5] if len(fields) >= 6 else "")
-                elif fields[0] in ("Rss:", "Anonymous:"):
-                    entry = totals.setdefault(group, {"Rss": 0, "Anonymous": 0})
-                    entry[fields[0].rstrip(":")] += int(fields[1])
+        for path, field, kib in self.smaps():
+            if field in ("Rss", "Anonymous"):
+                entry = totals.setdefault(memory_group(path), {"Rss": 0, "Anonymous": 0})
+                entry[field] += kib
         return sorted(totals.items(), key=lambda item: -item[1]["Rss"])
 
 
