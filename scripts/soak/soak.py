@@ -46,9 +46,11 @@ async def day(daemon):
     kiosk = await Client.connect(daemon, "soak-kiosk")
     samples = []
     counts = {"sessions": 0, "assigned": 0, "discarded": 0, "measurements": 0, "in_session": 0, "misbound": 0,
-              "command_errors": 0}
+              "late_events": 0, "command_errors": 0}
     unassigned = []
     active = [None]
+    bound = []  # (sessionId, receivedAtMicros, session active at the kiosk when the event arrived)
+    windows = {}  # sessionId -> [startedAtMicros, endedAtMicros]
     started = time.monotonic()
     next_sample = started
     stop = started + REAL
@@ -77,8 +79,15 @@ async def day(daemon):
                 unassigned.append(data["measurement"]["id"])
             elif data["binding"] == "session":
                 counts["in_session"] += 1
-                if data["sessionId"] != active[0]:
-                    counts["misbound"] += 1
+                # The event may reach the kiosk after the session.end reply (the outbox pushes on its own task), so
+                # the check is on boothd's clock: the reading arrived inside the window of the session it is bound
+                # to. The session's started/ended events give the window.
+                bound.append((data["sessionId"], data["measurement"]["receivedAtMicros"], active[0]))
+        elif message["event"] in ("session.started", "session.ended"):
+            data = message["data"]
+            window = windows.setdefault(data["id"], [None, None])
+            window[0] = data.get("startedAtMicros", window[0])
+            window[1] = data.get("endedAtMicros", window[1])
 
     async def command(name, **params):
         reply = await kiosk.command(name, **params)
@@ -131,6 +140,13 @@ async def day(daemon):
     # must be acknowledged durably.
     drained = (again.welcome["cursor"], again.welcome["lastEventId"], newest[0])
     await again.close()
+    for session_id, received, active_then in bound:
+        start, end = windows.get(session_id, [None, None])
+        if start is None or received < start or (end is not None and received > end):
+            counts["misbound"] += 1
+            print(f"    misbound: reading received at {received} bound to {session_id} (window {start}..{end})")
+        elif active_then != session_id:
+            counts["late_events"] += 1
     return samples, counts, drained
 
 
@@ -170,7 +186,8 @@ def main():
         "error_lines": errors[:20], "exit": exit_code,
     }
     print(f"sessions {counts['sessions']}, measurements {counts['measurements']} ({counts['in_session']} in a "
-          f"session), assigned {counts['assigned']}, discarded {counts['discarded']}; purges with deletions {purges}")
+          f"session, {counts['late_events']} of them reached the kiosk after the session.end reply), "
+          f"assigned {counts['assigned']}, discarded {counts['discarded']}; purges with deletions {purges}")
     print(f"RSS after warm-up: median {early} -> {late} MiB (max {result['rss_mib_max']}); fds {min(fds_after)}..."
           f"{max(fds_after)}; outbox cursor {drained[0]} of {drained[1]}")
     check(alive and exit_code == 0, "boothd ran the whole day and stopped cleanly")
