@@ -4,8 +4,8 @@ SHELL := /bin/bash
 # Installs what is missing, builds, and starts boothd on the simulator (Ctrl-C stops it).
 run:
 	scripts/bootstrap
-	swift build -c release --product boothd
-	swift build -c release --product boothctl
+	scripts/release-build --product boothd
+	scripts/release-build --product boothctl
 	scripts/run-simulator
 
 # The whole test suite (what CI runs).

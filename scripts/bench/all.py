@@ -139,11 +139,11 @@ def build(build_dir):
         return os.path.abspath(build_dir)
     for product in ("boothd", "boothctl", "booth-video-bench"):
         print(f"building {product} (release)...", file=sys.stderr, flush=True)
-        done = subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=ROOT,
+        done = subprocess.run(["scripts/release-build", "--product", product], cwd=ROOT,
                               capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"build of {product} failed:\n{(done.stdout + done.stderr)[-3000:]}")
-    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+    return subprocess.run(["scripts/release-build", "--show-bin-path"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout.strip()
 
 

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${BUILD_DIR:-}" ]; then
-    swift build -c release --product boothd >/dev/null
-    BUILD_DIR=$(swift build -c release --show-bin-path)
+    scripts/release-build --product boothd >/dev/null
+    BUILD_DIR=$(scripts/release-build --show-bin-path)
 fi
 venv=.build/venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi

@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 configuration=${1:-release}
-swift build -c "$configuration" --product boothd >/dev/null
-bin=$(swift build -c "$configuration" --show-bin-path)
+# Release through scripts/release-build (static Swift runtime, as shipped); debug as the tests build it.
+build=(swift build -c debug)
+if [ "$configuration" = release ]; then build=(scripts/release-build); fi
+"${build[@]}" --product boothd >/dev/null
+bin=$("${build[@]}" --show-bin-path)
 venv=.build/venv
 if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
 "$venv/bin/python" -c "import websockets" 2>/dev/null || "$venv/bin/pip" install -q websockets

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ECG live path on boothd's simulator: notification → WebSocket latency of waveform chunks, and strip on command →
 # artifact event. Usage: scripts/bench/ecg/live.sh [SECONDS=20] [CLIENTS=1]   (BUILD_DIR=… to pick a build;
-# `swift build -c release --product boothd` and BUILD_DIR=$(swift build -c release --show-bin-path) for release)
+# `scripts/release-build --product boothd` and BUILD_DIR=$(scripts/release-build --show-bin-path) for release)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 BUILD_DIR=${BUILD_DIR:-$(swift build --show-bin-path)}

@@ -4,7 +4,7 @@
 # Usage: scripts/bench/ecg/run.sh [--seconds 30] [--renders 5] [--json]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-swift build -c release --product boothctl >&2
-bin=$(swift build -c release --show-bin-path)
+scripts/release-build --product boothctl >&2
+bin=$(scripts/release-build --show-bin-path)
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%dT%H:%M:%SZ)" >&2
 timeout 600 "$bin/boothctl" ecg bench "$@"

@@ -3,5 +3,5 @@
 #   scripts/bench/video/run.sh [--frames N] [--rounds R]     (defaults: 300 frames of 1280x720@30, 2 rounds, ~1.5 min)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-swift build -c release --product booth-video-bench 2>&1 | grep -vE "prohibited flag|^warning: 'boothd'" | tail -3
-exec timeout 600 "$(swift build -c release --show-bin-path)/booth-video-bench" "$@"
+scripts/release-build --product booth-video-bench 2>&1 | grep -vE "prohibited flag|^warning: 'boothd'" | tail -3
+exec timeout 600 "$(scripts/release-build --show-bin-path)/booth-video-bench" "$@"
