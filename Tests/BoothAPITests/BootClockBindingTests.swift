@@ -206,8 +206,11 @@ final class StepClock: Sendable {
             return SessionRules.decide(for: measurement, active: session).reason
         }
         // Same boot: the boot clock decides, whatever the wall clock says.
-        #expect(live(wall: 10, boot: BootInstant(bootID: "a", micros: 500)) == .takenDuringSession)
+        #expect(live(wall: 10, boot: BootInstant(bootID: "a", micros: 501)) == .takenDuringSession)
         #expect(live(wall: 9_000, boot: BootInstant(bootID: "a", micros: 499)) == .receivedBeforeSession)
+        // The same boot microsecond says nothing about the order: the wall stamps read next to them decide.
+        #expect(live(wall: 1_000, boot: BootInstant(bootID: "a", micros: 500)) == .takenDuringSession)
+        #expect(live(wall: 999, boot: BootInstant(bootID: "a", micros: 500)) == .receivedBeforeSession)
         // Another boot, or no stamp on either side: the wall clock.
         #expect(live(wall: 10, boot: BootInstant(bootID: "b", micros: 900)) == .receivedBeforeSession)
         #expect(live(wall: 1_000, boot: BootInstant(bootID: "b", micros: 1)) == .takenDuringSession)

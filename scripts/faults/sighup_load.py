@@ -54,7 +54,15 @@ async def main():
         simulated_during = [0]
 
         async def consume():
+            # After the reloads: until every confirmed reading arrived (the outbox pushes on its own task, after
+            # the replies), bounded by drain_until; then 0.5 s more, so that a second delivery would be seen.
+            waiting = None  # confirmed readings not seen yet, once the producer has stopped
             while not done.is_set() or time.monotonic() < drain_until[0]:
+                if drain_until[0] != float("inf") and waiting is None:
+                    waiting = set(confirmed) - set(seen)
+                if waiting is not None and not waiting:
+                    drain_until[0] = min(drain_until[0], time.monotonic() + 0.5)
+                    waiting = False
                 try:
                     message = json.loads(await asyncio.wait_for(subscriber.ws.recv(), 0.5))
                 except asyncio.TimeoutError:
@@ -62,6 +70,8 @@ async def main():
                 if message["type"] == "event" and message["event"] == "measurement":
                     measurement = message["data"]["measurement"]
                     seen[measurement["id"]] = seen.get(measurement["id"], 0) + 1
+                    if waiting:
+                        waiting.discard(measurement["id"])
                     if measurement["device"]["id"].startswith("sim:") and not done.is_set():
                         simulated_during[0] += 1
                     if message["id"] % 20 == 0:
@@ -70,7 +80,7 @@ async def main():
         drain_until = [float("inf")]
         consumer = asyncio.create_task(consume())
         await asyncio.gather(produce(), hangups())
-        drain_until[0] = time.monotonic() + 3
+        drain_until[0] = time.monotonic() + 20
         await consumer
         missing = [mid for mid in confirmed if mid not in seen]
         duplicates = [mid for mid, count in seen.items() if count > 1]

@@ -49,8 +49,9 @@ async def day(daemon):
               "late_events": 0, "command_errors": 0}
     unassigned = []
     active = [None]
-    bound = []  # (sessionId, receivedAtMicros, session active at the kiosk when the event arrived)
-    windows = {}  # sessionId -> [startedAtMicros, endedAtMicros]
+    bound = []  # (event id, sessionId, receivedAtMicros, session active at the kiosk when the event arrived)
+    windows = {}  # sessionId -> [startedAtMicros, endedAtMicros] (from the replies and the session events)
+    session_events = {}  # sessionId -> [session.started event id, session.ended event id]
     started = time.monotonic()
     next_sample = started
     stop = started + REAL
@@ -80,14 +81,19 @@ async def day(daemon):
             elif data["binding"] == "session":
                 counts["in_session"] += 1
                 # The event may reach the kiosk after the session.end reply (the outbox pushes on its own task), so
-                # the check is on boothd's clock: the reading arrived inside the window of the session it is bound
-                # to. The session's started/ended events give the window.
-                bound.append((data["sessionId"], data["measurement"]["receivedAtMicros"], active[0]))
+                # the check is on boothd's own data: the reading was received inside the window of the session it
+                # is bound to (boothd's clock), and its event was written between that session's started and ended
+                # events (event ids: boothd's one serial writer, where the binding is decided).
+                bound.append((message["id"], data["sessionId"], data["measurement"]["receivedAtMicros"], active[0]))
         elif message["event"] in ("session.started", "session.ended"):
-            data = message["data"]
-            window = windows.setdefault(data["id"], [None, None])
-            window[0] = data.get("startedAtMicros", window[0])
-            window[1] = data.get("endedAtMicros", window[1])
+            note_window(message["data"])
+            ids = session_events.setdefault(message["data"]["id"], [None, None])
+            ids[message["event"] == "session.ended"] = message["id"]
+
+    def note_window(session):
+        window = windows.setdefault(session["id"], [None, None])
+        window[0] = session.get("startedAtMicros", window[0])
+        window[1] = session.get("endedAtMicros", window[1])
 
     async def command(name, **params):
         reply = await kiosk.command(name, **params)
@@ -98,6 +104,8 @@ async def day(daemon):
         if reply["type"] != "result":
             counts["command_errors"] += 1
             print(f"    command {name} failed: {reply}")
+        elif name in ("session.start", "session.end"):
+            note_window(reply["data"]["session"])
         return reply
 
     index = 0
@@ -140,11 +148,16 @@ async def day(daemon):
     # must be acknowledged durably.
     drained = (again.welcome["cursor"], again.welcome["lastEventId"], newest[0])
     await again.close()
-    for session_id, received, active_then in bound:
+    for event_id, session_id, received, active_then in bound:
         start, end = windows.get(session_id, [None, None])
-        if start is None or received < start or (end is not None and received > end):
+        first, last = session_events.get(session_id, [None, None])
+        # Every session was ended (its reply and its event give the end): an unknown end is a failure too.
+        if start is None or end is None or not start <= received <= end:
             counts["misbound"] += 1
             print(f"    misbound: reading received at {received} bound to {session_id} (window {start}..{end})")
+        elif first is None or last is None or not first < event_id < last:
+            counts["misbound"] += 1
+            print(f"    misbound: reading event {event_id} bound to {session_id} (session events {first}..{last})")
         elif active_then != session_id:
             counts["late_events"] += 1
     return samples, counts, drained

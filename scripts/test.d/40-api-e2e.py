@@ -612,7 +612,10 @@ async def test_device_commands(state_dir):
             states.setdefault(device["id"], device["state"]["name"] if isinstance(device["state"], dict)
                               else device["state"])
         await pump(lambda: all(states.get(d) == "ready" for d in ("sim:oximeter", "sim:bp-cuff", "sim:thermometer")))
-        # The periodic readings are 10 minutes apart: a cuff reading now can only come from the command.
+        # The cuff takes its first periodic reading 3 s after it connects, then one every 40 minutes. Wait for that
+        # first one: counted before the command only once it arrived (its event may still be on its way when the
+        # device is ready), so any later cuff reading can only come from the command.
+        await pump(lambda: any(m["measurement"]["device"]["id"] == "sim:bp-cuff" for m in measured), timeout=15)
         before = len([m for m in measured if m["measurement"]["device"]["id"] == "sim:bp-cuff"])
         reply = await run("d1", "measurement.start", deviceId="sim:bp-cuff")
         assert reply["type"] == "result" and reply["data"]["state"] == "measuring", reply

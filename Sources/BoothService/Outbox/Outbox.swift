@@ -338,7 +338,10 @@ public final class Outbox: MeasurementSink, Sendable {
 
     /// Runs a write transaction; the events it returns are published to subscribers after the commit, in id
     /// order, from inside the database's serial writer (so concurrent writers cannot reorder them).
+    /// `committed` runs there too, after the commit and before the events are published: in-memory state it
+    /// updates changes in the same order as the database, and is current when a subscriber sees the events.
     func write<T: Sendable>(
+        committed: (@Sendable (T) -> Void)? = nil,
         _ body: @escaping @Sendable (Database) throws -> (T, [StoredEvent])
     ) async throws(OutboxError) -> T {
         let pool = try writablePool()
@@ -350,6 +353,7 @@ public final class Outbox: MeasurementSink, Sendable {
                     return .commit
                 }
                 guard let result else { throw OutboxError(.invalidArgument, "transaction produced no result") }
+                committed?(result.0)
                 self.publish(result.1)
                 return result.0
             }
@@ -895,7 +899,11 @@ public final class Outbox: MeasurementSink, Sendable {
         guard contextRef.count <= 512 else {
             throw OutboxError(.invalidArgument, "contextRef must be at most 512 characters")
         }
-        let session = try await write { db in
+        // The in-memory active session is set in the serial writer, right after the commit: set after `write`
+        // returned, a concurrent end (by a client that saw session.started) could be overwritten by this start,
+        // and a client could see session.started or session.ended before `session.current` said so.
+        let setActive: @Sendable (SessionInfo) -> Void = { session in self.state.withLock { $0.active = session } }
+        let session = try await write(committed: setActive) { db in
             if let active = try String.fetchOne(db, sql: "SELECT id FROM sessions WHERE ended_at IS NULL") {
                 throw OutboxError(.sessionActive, "session \(active) is active; end it first")
             }
@@ -927,13 +935,13 @@ public final class Outbox: MeasurementSink, Sendable {
             )
             return (session, [event])
         }
-        state.withLock { $0.active = session }
         return session
     }
 
     /// Ends the active session (it must be `id`).
     public func endSession(id: String) async throws(OutboxError) -> SessionInfo {
-        let session = try await write { db in
+        let clearActive: @Sendable (SessionInfo) -> Void = { _ in self.state.withLock { $0.active = nil } }
+        let session = try await write(committed: clearActive) { db in
             guard
                 let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE ended_at IS NULL")
             else { throw OutboxError(.noActiveSession, "no session is active") }
@@ -956,7 +964,6 @@ public final class Outbox: MeasurementSink, Sendable {
             )
             return (session, [event])
         }
-        state.withLock { $0.active = nil }
         return session
     }
 

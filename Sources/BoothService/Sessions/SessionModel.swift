@@ -159,8 +159,13 @@ public enum SessionRules {
 
     /// Whether something that happened at `wallMicros` (and `boot` on the boot clock, when stamped) happened at or
     /// after the session's start: on the boot clock when both were stamped in the same boot, else on the wall clock.
+    /// Two boot stamps in the same microsecond do not say which came first: the wall stamps, read next to them,
+    /// decide, so boothd never binds a reading whose published `receivedAtMicros` is before `startedAtMicros`
+    /// because of the boot clock's resolution.
     public static func isAtOrAfterStart(wallMicros: Int64, boot: BootInstant?, of session: SessionInfo) -> Bool {
-        if let boot, let started = session.startedBoot, let after = boot.isAtOrAfter(started) {
+        if let boot, let started = session.startedBoot, let after = boot.isAtOrAfter(started),
+            boot.micros != started.micros
+        {
             return after
         }
         return wallMicros >= session.startedAtMicros

@@ -63,7 +63,8 @@ public struct DeviceSupervisor: Service {
         logger: Logger,
         backoff: ReconnectBackoff = ReconnectBackoff(),
         driverServices: DriverServices = DriverServices(),
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000_000) },
+        // The outbox's clock: readings and session starts/ends are stamped (and compared) the same way.
+        now: @escaping @Sendable () -> Int64 = Outbox.currentMicros,
         bootNow: @escaping @Sendable () -> BootInstant? = BootClock.now,
         waveforms: WaveformFeed? = nil
     ) {
