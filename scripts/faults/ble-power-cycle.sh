@@ -11,14 +11,11 @@
 # BUILD_DIR (default the debug build). The VM runs under `nice -n 5`.
 # The guest side is scripts/hwlab/ble/power-cycle-lab.sh + ble_power_cycles.py (the lab stack of step 64).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${BUILD_DIR:=$(swift build --show-bin-path)}"
-export BUILD_DIR
-[ -x "$BUILD_DIR/boothd" ] || swift build --product boothd
-venv=.build/venv
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/python" -c "import websockets" 2>/dev/null || "$venv/bin/pip" install -q websockets
-BLE_PYTHON=$PWD/$venv/bin/python
+. "$(dirname "$0")/../lib/lab-step.sh"
+lab_init "ble power cycles"
+lab_build boothd
+lab_venv websockets
+BLE_PYTHON=$LAB_PYTHON
 BLE_CYCLES=${BLE_CYCLES:-500}
 BLE_SAMPLE_EVERY=${BLE_SAMPLE_EVERY:-25}
 BLE_SOAK_SECONDS=${BLE_SOAK_SECONDS:-0}
@@ -32,20 +29,16 @@ BLE_SOAK_TIMEOUT=$((cycling + 240))
 export BLE_PYTHON BLE_CYCLES BLE_SAMPLE_EVERY BLE_SOAK_SECONDS BLE_SOAK_TIMEOUT BLE_OFF_S BLE_SOAK_SETTINGS
 pass="BLE_PYTHON BLE_CYCLES BLE_SAMPLE_EVERY BLE_SOAK_SECONDS BLE_SOAK_TIMEOUT BLE_SOAK_DEVICE BLE_OFF_S"
 pass="$pass BLE_SOAK_SETTINGS BLE_CYCLE_TIMEOUT BLE_WARMUP_CYCLES"
-scripts/hwlab/setup.sh >/dev/null
+LAB_STRICT=1 lab_require_qemu
 results=.build/faults-results
 mkdir -p "$results"
-console=$(mktemp /tmp/ble-power-cycle.XXXXXX)
-trap 'rm -f "$console"' EXIT
-set +e
-HWLAB_PASS="$pass" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-$((BLE_SOAK_TIMEOUT + 120))} \
-    nice -n "${BLE_NICE:-5}" scripts/hwlab/run.sh scripts/hwlab/ble/power-cycle-lab.sh | tee "$console"
-rc=${PIPESTATUS[0]}
-set -e
-run=$(sed -n 's/.*run directory \(.*\)$/\1/p' "$console" | tail -1)
+# No retry: a failed soak is the figure. The console is printed as it runs (500 cycles take 15-30 min).
+HWLAB_PASS="$pass" LAB_STRICT=1 LAB_LIVE=1 LAB_NICE=${BLE_NICE:-5} lab_attempts $((BLE_SOAK_TIMEOUT + 120)) \
+    ble/power-cycle-lab.sh
+run=$(sed -n 's/.*run directory \(.*\)$/\1/p' "$lab_log" | tail -1)
 if [ -n "$run" ] && [ -s "$run/out/ble-power-cycles.json" ]; then
     stamp=$(date -u +%Y%m%dT%H%M%SZ)
-    "$venv/bin/python" - "$run/out/ble-power-cycles.json" "$results/ble-power-cycles-$stamp.json" "$rc" <<'PY'
+    "$LAB_PYTHON" - "$run/out/ble-power-cycles.json" "$results/ble-power-cycles-$stamp.json" "$lab_rc" <<'PY'
 import json, os, subprocess, sys
 source, target, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
 result = json.load(open(source))
@@ -56,4 +49,4 @@ json.dump(result, open(target, "w"), indent=1)
 print(f"ble power cycles: result {target}")
 PY
 fi
-exit "$rc"
+LAB_STRICT=1 LAB_LIVE=1 lab_verdict

@@ -5,6 +5,7 @@ NOTIFY_SOCKET (so READY/WATCHDOG/STATUS are observed exactly as systemd would), 
 from /proc (RSS, smaps_rollup, fds, threads). Every start is bounded; stop() always reaps the process.
 """
 
+import asyncio
 import json
 import os
 import re
@@ -313,7 +314,6 @@ class Client:
         self.counter += 1
         request = f"c{self.counter}"
         await self.ws.send(json.dumps({"type": "command", "id": request, "command": name, "params": params}))
-        import asyncio
         deadline = time.monotonic() + timeout
         while True:
             raw = await asyncio.wait_for(self.ws.recv(), max(0.01, deadline - time.monotonic()))
@@ -325,7 +325,6 @@ class Client:
 
     async def drain(self, seconds, ack=True):
         """Reads events for `seconds`, acknowledging the newest one as it goes."""
-        import asyncio
         deadline = time.monotonic() + seconds
         newest = None
         while (left := deadline - time.monotonic()) > 0:
@@ -342,3 +341,106 @@ class Client:
 
     async def close(self):
         await self.ws.close()
+
+
+class EventFollower:
+    """Follows one session WebSocket for a lab client: a background task reads everything boothd pushes, acks each
+    event as it comes (so boothd's outbox never waits on the test), and keeps, with their arrival time
+    (time.monotonic(), the clock the devices' logs use in the lab guest), the device statuses and measurements of
+    the devices of interest (`devices`: ids; None: every device). The test waits on what was kept:
+
+        follower = await EventFollower.open(daemon.ws_url, daemon.token, "ble-lab", devices={DEVICE_ID})
+        got = await follower.wait_for(lambda: len(follower.measurements) >= 3, 90, what="3 readings")
+
+    `validate(message)` (optional) sees every server message before it is kept (e.g. a JSON Schema check; raising
+    there fails the next wait_for), `validate_sent(message)` every message sent.
+    """
+
+    def __init__(self, ws, devices=None, validate=None, validate_sent=None):
+        self.ws = ws
+        self.devices = set(devices) if devices is not None else None
+        self.validate = validate or (lambda message: None)
+        self.validate_sent = validate_sent or (lambda message: None)
+        self.statuses = []  # (monotonic, device status), the `devices` snapshot included
+        self.measurements = []  # (monotonic, measurement, binding)
+        self.task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, url, token, client_id, devices=None, validate=None, validate_sent=None):
+        """Connects, says hello and checks the welcome; the follower then reads everything after it."""
+        import websockets
+        ws = await websockets.connect(url, max_size=2**24)
+        hello = {"type": "hello", "protocol": 1, "token": token, "clientId": client_id}
+        (validate_sent or (lambda message: None))(hello)
+        await ws.send(json.dumps(hello))
+        welcome = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        (validate or (lambda message: None))(welcome)
+        if welcome.get("type") != "welcome":
+            await ws.close()
+            raise RuntimeError(f"{client_id}: no welcome from boothd: {welcome}")
+        return cls(ws, devices, validate, validate_sent)
+
+    def _wanted(self, device_id):
+        return self.devices is None or device_id in self.devices
+
+    async def _read(self):
+        import websockets
+        try:
+            async for raw in self.ws:
+                message = json.loads(raw)
+                self.validate(message)
+                now = time.monotonic()
+                if message["type"] == "devices":
+                    self.statuses.extend((now, s) for s in message["devices"] if self._wanted(s["id"]))
+                elif message["type"] == "device" and self._wanted(message["device"]["id"]):
+                    self.statuses.append((now, message["device"]))
+                elif message["type"] == "event":
+                    ack = {"type": "ack", "upTo": message["id"]}
+                    self.validate_sent(ack)
+                    await self.ws.send(json.dumps(ack))
+                    if message["event"] == "measurement":
+                        measurement = message["data"]["measurement"]
+                        if self._wanted(measurement["device"]["id"]):
+                            self.measurements.append((now, measurement, message["data"]["binding"]))
+        except websockets.ConnectionClosed:
+            pass
+
+    def state(self, device_id=None):
+        """The latest status of the device (of any device of interest when None); {} before the first."""
+        for _, status in reversed(self.statuses):
+            if device_id is None or status["id"] == device_id:
+                return status
+        return {}
+
+    def readings(self, device_id=None, since=0.0):
+        """(time, measurement, binding) of the device's measurements received at or after `since`."""
+        return [(t, m, b) for t, m, b in self.measurements
+                if t >= since and (device_id is None or m["device"]["id"] == device_id)]
+
+    async def wait_for(self, predicate, timeout, what=None, interval=0.1):
+        """True as soon as predicate() is; False after `timeout` s or when the WebSocket closed, printing which
+        `what` was not seen and the latest state, so the failed check that follows has its reason. An error of
+        the reader (a message failing `validate`) is raised here."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            left = deadline - time.monotonic()
+            if self.task.done():
+                self.task.result()  # raises the reader's error, if any
+                reason = "the WebSocket closed"
+                break
+            if left <= 0:
+                reason = f"not within {timeout:g} s"
+                break
+            await asyncio.sleep(min(interval, left))
+        else:
+            return True
+        if predicate():
+            return True
+        if what:
+            print(f"  waited for {what}: {reason} (latest state {self.state().get('state')}, "
+                  f"{len(self.measurements)} reading(s))", flush=True)
+        return False
+
+    async def close(self):
+        await self.ws.close()
+        await self.task

@@ -4,23 +4,18 @@
 # device off/on and a bluetoothd restart, and prints the advertisement -> WebSocket and notification -> WebSocket
 # figures. About 2-3 min on 2 cores.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${BUILD_DIR:=$(swift build --show-bin-path)}"
-export BUILD_DIR
-[ -x "$BUILD_DIR/boothd" ] || swift build --product boothd
-[ -x "$BUILD_DIR/boothctl" ] || swift build --product boothctl
-venv=.build/venv
-if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
-"$venv/bin/python" -c "import websockets, jsonschema" 2>/dev/null || "$venv/bin/pip" install -q websockets jsonschema
-BLE_PYTHON=$PWD/$venv/bin/python
+. "$(dirname "$0")/../lib/lab-step.sh"
+lab_init "ble boothd lab"
+lab_build boothd boothctl
+lab_venv websockets jsonschema
+BLE_PYTHON=$LAB_PYTHON
 # Notifications through AcquireNotify sockets here (indications fall back to StartNotify); steps 60, 62 and 64
 # keep StartNotify. BLE_ACQUIRE_NOTIFY=0 runs this step on StartNotify.
 : "${BLE_ACQUIRE_NOTIFY:=1}"
 export BLE_PYTHON BLE_ACQUIRE_NOTIFY
-scripts/hwlab/setup.sh
+export LAB_STRICT=1  # the BLE suite must run in CI (#5): no skip
+lab_require_qemu
 # Same known emulated-controller issue after a bluetoothd restart as 60-ble-lab.sh (see there): one loud retry.
-if ! HWLAB_PASS="BLE_PYTHON BLE_ACQUIRE_NOTIFY" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-480} scripts/hwlab/run.sh scripts/hwlab/ble/boothd-lab.sh
-then
-    echo "ble boothd lab: FIRST RUN FAILED; retrying once"
-    HWLAB_PASS="BLE_PYTHON BLE_ACQUIRE_NOTIFY" HWLAB_TIMEOUT=${HWLAB_TIMEOUT:-480} scripts/hwlab/run.sh scripts/hwlab/ble/boothd-lab.sh
-fi
+HWLAB_PASS="BLE_PYTHON BLE_ACQUIRE_NOTIFY" LAB_LIVE=1 LAB_RETRIES=1 \
+    LAB_RETRY_WHY="known emulated-controller flake after bluetoothd restart (see 60-ble-lab.sh)" \
+    lab_run 480 ble/boothd-lab.sh

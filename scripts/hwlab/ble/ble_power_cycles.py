@@ -33,11 +33,9 @@ import sys
 import tempfile
 import time
 
-import websockets
-
 ROOT, BUILD_DIR, OUT = sys.argv[1:4]
 sys.path.insert(0, os.path.join(ROOT, "scripts/lib"))
-from boothd_harness import Boothd  # noqa: E402
+from boothd_harness import Boothd, EventFollower  # noqa: E402
 
 NAME, ADDRESS, PERIPHERAL_PID, PERIPHERAL_LOG = os.environ["LAB_DEVICES"].split(",")[0].split("=")
 PERIPHERAL_PID = int(PERIPHERAL_PID)
@@ -78,54 +76,6 @@ class PeripheralLog:
                 self.switched_on.append(when)
             elif what.startswith("sent " + LIVE_UUID.get(NAME, "????") + " "):
                 self.sent[what.split()[2]] = when
-
-
-class Watcher:
-    """The session client: device states and measurements (acked) as they arrive."""
-
-    def __init__(self):
-        self.states = []  # (monotonic, state)
-        self.readings = []  # (monotonic, raw hex)
-        self.ws = None
-        self.task = None
-
-    async def open(self, daemon):
-        self.ws = await websockets.connect(daemon.ws_url, max_size=2**24)
-        await self.ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token,
-                                       "clientId": "ble-power-cycles"}))
-        welcome = json.loads(await self.ws.recv())
-        assert welcome["type"] == "welcome", welcome
-        self.task = asyncio.create_task(self.read())
-
-    def note(self, status):
-        if status.get("id") == DEVICE_ID:
-            if not self.states or self.states[-1][1] != status["state"]:
-                self.states.append((time.monotonic(), status["state"]))
-
-    async def read(self):
-        try:
-            async for raw in self.ws:
-                message = json.loads(raw)
-                if message["type"] == "devices":
-                    for status in message["devices"]:
-                        self.note(status)
-                elif message["type"] == "device":
-                    self.note(message["device"])
-                elif message["type"] == "event":
-                    await self.ws.send(json.dumps({"type": "ack", "upTo": message["id"]}))
-                    if message["event"] == "measurement":
-                        measurement = message["data"]["measurement"]
-                        if measurement["device"]["id"] == DEVICE_ID:
-                            self.readings.append((time.monotonic(), bytes(measurement["raw"]).hex()))
-        except websockets.ConnectionClosed:
-            pass
-
-    def state(self):
-        return self.states[-1][1] if self.states else None
-
-    async def close(self):
-        await self.ws.close()
-        await self.task
 
 
 def dbus_call(method, *args):
@@ -212,41 +162,44 @@ def percentiles(values):
             "max": round(ordered[-1], 2), "min": round(ordered[0], 2)}
 
 
-async def until(predicate, timeout, log):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+async def until(watcher, predicate, timeout, log, what=None):
+    """watcher.wait_for, reading the device's log before each look (every POLL s)."""
+    def fresh():
         log.poll()
-        if predicate():
-            return True
-        await asyncio.sleep(POLL)
-    log.poll()
-    return predicate()
+        return predicate()
+    return await watcher.wait_for(fresh, timeout, what=what, interval=POLL)
+
+
+def state(watcher):
+    return watcher.state().get("state")
 
 
 async def cycle_once(watcher, log):
     """One power cycle; returns (phases dict, failure or None)."""
     ons = len(log.switched_on)
-    states_before = len(watcher.states)
+    states_before = len(watcher.statuses)
+    readings_before = len(watcher.measurements)  # the ones before this cycle are not looked at again
     t0 = time.monotonic()
     os.kill(PERIPHERAL_PID, signal.SIGUSR1)
-    if not await until(lambda: len(log.switched_on) > ons, 30, log):
+    if not await until(watcher, lambda: len(log.switched_on) > ons, 30, log):
         return {}, "the device did not switch on again within 30 s"
     on = log.switched_on[-1]
     phases = {"off": on - t0}
 
     def lost_at():
-        return next((t for t, s in watcher.states[states_before:] if s != "ready"), None)
+        return next((t for t, s in watcher.statuses[states_before:] if s["state"] != "ready"), None)
 
     def ready_at():
         lost = lost_at()
-        return next((t for t, s in watcher.states[states_before:] if s == "ready" and lost is not None and t > lost),
-                    None)
+        return next((t for t, s in watcher.statuses[states_before:]
+                     if s["state"] == "ready" and lost is not None and t > lost), None)
 
     def delivered_at():
         fresh = {value for value, when in log.sent.items() if when > on}
-        return next((t for t, raw in watcher.readings if t > on and raw in fresh), None)
+        return next((t for t, m, _ in watcher.measurements[readings_before:]
+                     if t > on and bytes(m["raw"]).hex() in fresh), None)
 
-    ok = await until(lambda: delivered_at() is not None and ready_at() is not None, CYCLE_TIMEOUT, log)
+    ok = await until(watcher, lambda: delivered_at() is not None and ready_at() is not None, CYCLE_TIMEOUT, log)
     lost, ready, delivered = lost_at(), ready_at(), delivered_at()
     if lost is not None:
         phases["lost"] = lost - t0
@@ -259,7 +212,7 @@ async def cycle_once(watcher, log):
         what = ("boothd never showed the device leaving" if lost is None else
                 "boothd did not show the device ready again" if ready is None else
                 "no reading sent after the switch-on reached the WebSocket")
-        return phases, f"{what} within {CYCLE_TIMEOUT:.0f} s (state now {watcher.state()})"
+        return phases, f"{what} within {CYCLE_TIMEOUT:.0f} s (state now {state(watcher)})"
     return phases, None
 
 
@@ -269,7 +222,7 @@ async def main():
                 "profiles.directories": f"{ROOT}/firmware-profiles"}
     settings.update(EXTRA)
     daemon = Boothd(os.path.join(BUILD_DIR, "boothd"), state_dir=state_dir, settings=settings)
-    watcher = Watcher()
+    watcher = None
     log = PeripheralLog(PERIPHERAL_LOG)
     samples, cycles, failures = [], [], []
     result = {"device": NAME, "address": ADDRESS, "cycles_asked": CYCLES, "settings": EXTRA,
@@ -277,11 +230,12 @@ async def main():
     verdict_ok = False
     try:
         daemon.start(timeout=90)
-        await watcher.open(daemon)
+        watcher = await EventFollower.open(daemon.ws_url, daemon.token, "ble-power-cycles", devices={DEVICE_ID})
         started = time.monotonic()
-        first = await until(lambda: watcher.state() == "ready" and watcher.readings, 120, log)
+        first = await until(watcher, lambda: state(watcher) == "ready" and watcher.measurements, 120, log,
+                            what="the device ready and read once")
         print(f"ble power cycles: first reading {time.monotonic() - started:.1f} s after boothd started "
-              f"(device {watcher.state()})", flush=True)
+              f"(device {state(watcher)})", flush=True)
         if not first:
             raise SystemExit("ble power cycles: the device was never read; nothing to cycle")
         bus_name = bus_name_of(daemon.process.pid)
@@ -377,7 +331,7 @@ async def main():
                        "per_cycle": [{k: round(v, 3) for k, v in c.items()} for c in cycles]})
     finally:
         try:
-            if watcher.ws is not None:
+            if watcher is not None:
                 await watcher.close()
         except Exception:  # noqa: BLE001 - the figures matter more than a clean close
             pass

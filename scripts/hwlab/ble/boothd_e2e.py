@@ -33,10 +33,10 @@ sys.argv = [sys.argv[0], os.path.join(BUILD_DIR, "boothd"), ROOT]
 _spec = importlib.util.spec_from_file_location("api_e2e", os.path.join(ROOT, "scripts/test.d/40-api-e2e.py"))
 api = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(api)
+sys.path.insert(0, os.path.join(ROOT, "scripts/lib"))
+from boothd_harness import EventFollower  # noqa: E402
 
 failures = 0
-received = []  # (monotonic receive time, measurement)
-states = []  # (monotonic time, state, status)
 
 
 def check(what, ok):
@@ -68,47 +68,19 @@ def sfloat(low, high):
     return mantissa * 10.0 ** exponent
 
 
-async def follow(ws, until, timeout):
-    """Reads frames (acking events) until `until(kind, payload)` is true; False on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            message = await api.recv(ws, timeout=max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            break
-        now = time.monotonic()
-        if message["type"] == "device" and message["device"]["id"] == DEVICE_ID:
-            states.append((now, message["device"]["state"], message["device"]))
-            if until("device", message["device"]):
-                return True
-        elif message["type"] == "event":
-            await api.send(ws, {"type": "ack", "upTo": message["id"]})
-            if message["event"] == "measurement":
-                measurement = message["data"]["measurement"]
-                measurement["_binding"] = message["data"]["binding"]
-                if measurement["device"]["id"] == DEVICE_ID:
-                    received.append((now, measurement))
-                    if until("measurement", measurement):
-                        return True
-    return False
-
-
 def raw_hex(measurement):
     return bytes(measurement["raw"]).hex()
 
 
-async def connect(daemon, client_id):
-    """api.connect, keeping the device list of the first snapshot (a state set before the client came)."""
-    ws = await api.websockets.connect(daemon.url, max_size=2**24)
-    await api.send(ws, {"type": "hello", "protocol": 1, "token": daemon.token, "clientId": client_id})
-    welcome = await api.recv(ws)
-    assert welcome["type"] == "welcome", welcome
-    devices = await api.recv(ws)
-    assert devices["type"] == "devices", devices
-    for device in devices["devices"]:
-        if device["id"] == DEVICE_ID:
-            states.append((time.monotonic(), device["state"], device))
-    return ws
+async def session(daemon, client_id):
+    """The session client: every server message schema-validated (40-api-e2e.py), every event acked."""
+    return await EventFollower.open(daemon.url, daemon.token, client_id, devices={DEVICE_ID},
+                                    validate=api.check_server, validate_sent=api.client_validator.validate)
+
+
+def received(follower, since=0):
+    """(receive time, measurement) of the device's readings, from the `since`-th on."""
+    return [(t, m) for t, m, _ in follower.measurements[since:]]
 
 
 def values_match_raw(measurement):
@@ -163,9 +135,11 @@ def sent_at(t_received, measurement):
     return times[-1] if times else None
 
 
-def measured_after(t):
-    """A reading the device sent after `t` (readings still queued from before do not count)."""
-    return lambda kind, payload: kind == "measurement" and (sent_at(*received[-1]) or 0) > t
+def measured_after(follower, t):
+    """A reading that arrives from now on and that the device sent after `t` (readings still queued from before
+    do not count)."""
+    since = len(follower.measurements)
+    return lambda: any((sent_at(*reading) or 0) > t for reading in received(follower, since))
 
 
 def metric(text, name):
@@ -189,19 +163,20 @@ async def main():
     try:
         daemon.start()
         print(f"boothd ready in {time.monotonic() - started:.1f} s", flush=True)
-        ws = await connect(daemon, "ble-lab")
+        follower = await session(daemon, "ble-lab")
         check("the device is listed as discovered before it is bonded",
-              any(state == "discovered" for _, state, _ in states)
-              or await follow(ws, lambda k, p: k == "device" and p["state"] == "discovered", 90))
+              await follower.wait_for(lambda: any(s["state"] == "discovered" for _, s in follower.statuses), 90,
+                                      what="the device listed as discovered"))
         pair = subprocess.run([os.path.join(BUILD_DIR, "boothctl"), "pair", ADDRESS, "--adapter", "hci1", "--json"],
                               capture_output=True, text=True, timeout=90)
         check(f"boothctl pair bonds it (rc={pair.returncode} {pair.stdout.strip()} {pair.stderr.strip()[-200:]})",
               pair.returncode == 0)
         paired_at = time.monotonic()
-        got = await follow(ws, lambda k, p: k == "measurement", 90)
+        since = len(follower.measurements)
+        got = await follower.wait_for(lambda: len(follower.measurements) > since, 90, what="a first measurement")
         check(f"first measurement reaches the WebSocket ({time.monotonic() - paired_at:.1f} s after pairing)", got)
         if got:
-            first = received[-1][1]
+            first = follower.measurements[since][1]
             sent = {value for _, value in sent_values()}
             check(f"raw bytes are what the device sent ({raw_hex(first)})", raw_hex(first) in sent)
             check(f"decoded values match the bytes: {[(v['unit']['code'], v.get('number')) for v in first['values']]}",
@@ -213,31 +188,25 @@ async def main():
                 check(f"PLX notifications come through an AcquireNotify socket ({plx})", plx.startswith("acquired=True"))
             else:
                 check(f"PLX notifications come through StartNotify ({plx})", "notifying=True" in plx)
-        ready = [s for _, state, s in states if state == "ready" and s.get("batteryPercent") is not None]
-        check(f"device ready with battery 87 % and firmware 1.2.3 ({ready[-1] if ready else states[-3:]})",
+        ready = [s for _, s in follower.statuses if s["state"] == "ready" and s.get("batteryPercent") is not None]
+        check(f"device ready with battery 87 % and firmware 1.2.3 ({ready[-1] if ready else follower.statuses[-3:]})",
               bool(ready) and ready[-1]["batteryPercent"] == 87 and ready[-1].get("firmware") == "1.2.3")
 
         # Steady state, with the client doing nothing but reading: the notification -> WebSocket window.
-        window_start = len(received)
-        await follow(ws, lambda k, p: False, 8)
-        steady = received[window_start:]
+        window_start = len(follower.measurements)
+        await asyncio.sleep(8)
+        steady = received(follower, window_start)
 
         # `boothctl measure` (over the session API) prints the device's next readings.
         measure = await asyncio.create_subprocess_exec(
             os.path.join(BUILD_DIR, "boothctl"), "measure", DEVICE_ID, "--count", "2", "--timeout", "40", "--json",
             "--set", f"api.port={daemon.port}", "--set", f"storage.state_directory={daemon.state_dir}",
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        follower = asyncio.create_task(follow(ws, lambda k, p: False, 50))
         try:
             out, err = await asyncio.wait_for(measure.communicate(), 60)
         except asyncio.TimeoutError:
             measure.kill()
             out, err = await measure.communicate()
-        follower.cancel()
-        try:
-            await follower
-        except asyncio.CancelledError:
-            pass
         lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
         sent = {value for _, value in sent_values()}
         check(f"boothctl measure {DEVICE_ID} prints 2 of its readings (rc={measure.returncode}, "
@@ -247,40 +216,44 @@ async def main():
 
         # Switched off and on.
         off_at = time.monotonic()
+        seen = len(follower.statuses)
         os.kill(int(PERIPHERAL_PID), signal.SIGUSR1)
-        gone = await follow(ws, lambda k, p: k == "device" and p["state"] == "gone", 30)
+        gone = await follower.wait_for(lambda: any(s["state"] == "gone" for _, s in follower.statuses[seen:]), 30,
+                                       what="the device gone")
         check("device reported gone when switched off", gone)
-        got = await follow(ws, measured_after(off_at), 90)
+        got = await follower.wait_for(measured_after(follower, off_at), 90, what="a reading sent after switch-on")
         check("a new measurement arrives after the device is switched on again", got)
         switched_on = [t for t, _ in peripheral_lines("switched on")]
-        after_on = [t for t, m in received if switched_on and (sent_at(t, m) or 0) > switched_on[-1]]
+        after_on = [t for t, m in received(follower) if switched_on and (sent_at(t, m) or 0) > switched_on[-1]]
         advert_to_measurement = after_on[0] - switched_on[-1] if after_on else None
 
         # bluetoothd restarted.
-        await follow(ws, lambda k, p: False, 2)
+        await asyncio.sleep(2)
         restart_at = time.monotonic()
         bluetoothd = restart_bluetoothd()
-        got = await follow(ws, measured_after(restart_at), 120)
-        back = [t for t, m in received if (sent_at(t, m) or 0) > restart_at]
+        got = await follower.wait_for(measured_after(follower, restart_at), 120,
+                                      what="a reading sent after the bluetoothd restart")
+        back = [t for t, m in received(follower) if (sent_at(t, m) or 0) > restart_at]
         check(f"a new measurement arrives after bluetoothd restarted"
               f" ({back[0] - restart_at:.1f} s)" if back else "a new measurement arrives after bluetoothd restarted",
               got)
-        await follow(ws, lambda k, p: False, 2)
-        await ws.close()
+        await asyncio.sleep(2)
+        await follower.close()
+        readings = received(follower)
 
         sent = sent_values()
         sent_count = collections.Counter(value for _, value in sent)
-        received_count = collections.Counter(raw_hex(m) for _, m in received)
+        received_count = collections.Counter(raw_hex(m) for _, m in readings)
         extra = {k: v for k, v in received_count.items() if v > sent_count[k]}
-        check(f"no reading delivered twice ({len(received)} received, {len(sent)} sent, over-delivered: {extra})",
-              not extra and len(received) >= 3)
-        check("every reading decodes to the values in its bytes", all(values_match_raw(m) for _, m in received))
+        check(f"no reading delivered twice ({len(readings)} received, {len(sent)} sent, over-delivered: {extra})",
+              not extra and len(readings) >= 3)
+        check("every reading decodes to the values in its bytes", all(values_match_raw(m) for _, m in readings))
         with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/metrics", timeout=5) as response:
             metrics = response.read().decode()
         connects = metric(metrics, "boothd_device_connects_total")
         measurements = metric(metrics, "boothd_measurements_total")
         check(f"usage counted per device: {connects:.0f} connects, {measurements:.0f} measurements",
-              connects >= 3 and measurements >= len(received))
+              connects >= 3 and measurements >= len(readings))
 
         # Notification → WebSocket: each reading against the device's own log of sending it (same clock).
         latencies = []
@@ -337,7 +310,6 @@ async def glucose_scenario(central_address):
     """Stored records over RACP: all records the first time (as history), then only newer ones after a boothd
     restart (the cursor persists in the state directory), a new reading delivered once; Current Time written to
     the unset clock."""
-    global received
     os.kill(int(PERIPHERAL_PID), signal.SIGTERM)
     remove_bonds(central_address)
     peripheral = subprocess.Popen(["python3", os.path.join(ROOT, "scripts/hwlab/ble/peripheral.py"), "hci0",
@@ -353,45 +325,42 @@ async def glucose_scenario(central_address):
         *ACQUIRE_SET,
         "--set", f"profiles.directories={ROOT}/firmware-profiles",
     ])
-    received = []
     try:
         daemon.start()
-        ws, _ = await api.connect(daemon, "ble-glucose")
-        await follow(ws, lambda k, p: k == "measurement" and len(received) >= 3, 90)
-        raws = [raw_hex(m) for _, m in received]
+        follower = await session(daemon, "ble-glucose")
+        await follower.wait_for(lambda: len(follower.measurements) >= 3, 90, what="3 stored records")
+        records = follower.measurements
+        raws = [raw_hex(m) for _, m, _ in records]
         check(f"first connection: RACP 'all' delivers the 3 stored records ({len(raws)})",
               raws == [glucose_record(n) for n in (1, 2, 3)])
-        check(f"stored records are history: {[m['_binding'] for _, m in received]}, kinds "
-              f"{sorted({m['kind'] for _, m in received})}",
-              len(received) >= 3
-              and all(m["_binding"] == "history" and m["kind"] == "glucose" for _, m in received))
+        check(f"stored records are history: {[b for _, _, b in records]}, kinds "
+              f"{sorted({m['kind'] for _, m, _ in records})}",
+              len(records) >= 3
+              and all(b == "history" and m["kind"] == "glucose" for _, m, b in records))
         writes = peripheral_lines("written ", GLUCOSE_LOG)
         check(f"RACP request 'report all' written: {[w for _, w in writes]}", ("2a52 0101" in [w for _, w in writes]))
         clock = [bytes.fromhex(w.split()[1]) for _, w in writes if w.startswith("2a2b ")]
         year = time.localtime().tm_year
         check(f"Current Time written to the unset clock ({clock[0].hex() if clock else None})",
               bool(clock) and len(clock[0]) == 10 and clock[0][0] | clock[0][1] << 8 == year)
-        await ws.close()
+        await follower.close()
         daemon.stop()
 
         # boothd restarted: only records after the last sequence number seen are asked for.
         daemon.start()
-        ws, _ = await api.connect(daemon, "ble-glucose")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(
-                [w for _, w in peripheral_lines("written 2a52", GLUCOSE_LOG)]) < 2:
-            await follow(ws, lambda k, p: False, 1)
+        follower = await session(daemon, "ble-glucose")
+        await follower.wait_for(lambda: len(peripheral_lines("written 2a52", GLUCOSE_LOG)) >= 2, 60, interval=1)
         requests = [w for _, w in peripheral_lines("written 2a52", GLUCOSE_LOG)]
         check(f"after a boothd restart RACP asks from sequence number 4: {requests}",
               requests[-1:] == ["0103010400"])
-        await follow(ws, lambda k, p: False, 3)
-        before = len(received)
+        await asyncio.sleep(3)
+        before = len(follower.measurements)
         peripheral.send_signal(signal.SIGUSR2)
-        await follow(ws, lambda k, p: k == "measurement" and len(received) > before, 30)
-        raws = [raw_hex(m) for _, m in received]
+        await follower.wait_for(lambda: len(follower.measurements) > before, 30, what="the new glucose reading")
+        raws = [raw_hex(m) for _, m, _ in records + follower.measurements]
         check(f"the new reading arrives once, nothing stored is delivered twice ({len(raws)} readings)",
               raws == [glucose_record(n) for n in (1, 2, 3, 4)])
-        await ws.close()
+        await follower.close()
     finally:
         daemon.stop()
         peripheral.terminate()

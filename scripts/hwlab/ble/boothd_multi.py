@@ -32,11 +32,9 @@ import sys
 import tempfile
 import time
 
-import websockets
-
 ROOT, BUILD_DIR, OUT = sys.argv[1:4]
 sys.path.insert(0, os.path.join(ROOT, "scripts/lib"))
-from boothd_harness import Boothd, checker  # noqa: E402
+from boothd_harness import Boothd, EventFollower, checker  # noqa: E402
 
 DEVICES = {}
 for _entry in os.environ["LAB_DEVICES"].split(","):
@@ -119,64 +117,17 @@ def values_match(name, measurement):
                                                   "minute": sequence, "second": 0})
 
 
-class Watcher:
-    """One session client reading everything boothd sends: device states and measurement events (acked)."""
-
-    def __init__(self):
-        self.readings = []  # (monotonic time, device name, measurement, binding)
-        self.states = collections.defaultdict(list)  # device name -> [(time, status)]
-        self.ws = None
-        self.task = None
-
-    async def open(self, daemon):
-        self.ws = await websockets.connect(daemon.ws_url, max_size=2**24)
-        await self.ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token,
-                                       "clientId": "ble-multi"}))
-        welcome = json.loads(await self.ws.recv())
-        assert welcome["type"] == "welcome", welcome
-        self.task = asyncio.create_task(self.read())
-
-    def note_device(self, status):
-        name = NAME_OF.get(status["id"])
-        if name:
-            self.states[name].append((time.monotonic(), status))
-
-    async def read(self):
-        try:
-            async for raw in self.ws:
-                message = json.loads(raw)
-                if message["type"] == "devices":
-                    for status in message["devices"]:
-                        self.note_device(status)
-                elif message["type"] == "device":
-                    self.note_device(message["device"])
-                elif message["type"] == "event":
-                    await self.ws.send(json.dumps({"type": "ack", "upTo": message["id"]}))
-                    if message["event"] == "measurement":
-                        measurement = message["data"]["measurement"]
-                        name = NAME_OF.get(measurement["device"]["id"])
-                        if name:
-                            self.readings.append((time.monotonic(), name, measurement, message["data"]["binding"]))
-        except websockets.ConnectionClosed:
-            pass
-
-    async def until(self, predicate, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            await asyncio.sleep(0.2)
-        return predicate()
+class Watcher(EventFollower):
+    """The session client (boothd_harness.EventFollower: every event acked), by device name."""
 
     def of(self, name, since=0.0):
-        return [(t, m, b) for t, n, m, b in self.readings if n == name and t >= since]
+        return self.readings(DEVICES[name]["id"], since)
 
-    def state(self, name):
-        return self.states[name][-1][1] if self.states[name] else {}
+    def state_of(self, name):
+        return self.state(DEVICES[name]["id"])
 
-    async def close(self):
-        await self.ws.close()
-        await self.task
+    def states_of(self, name):
+        return [(t, status) for t, status in self.statuses if status["id"] == DEVICES[name]["id"]]
 
 
 def sent_after(name, t):
@@ -209,10 +160,12 @@ async def measuring_then_ready(watcher):
     sent_before = len(device_lines("cuff", "sent 2a36"))
     os.kill(DEVICES["cuff"]["pid"], signal.SIGHUP)
     expected = live_bpm(0)
-    got = await watcher.until(lambda: any(bytes(m["raw"]).hex() == expected for _, m, _ in watcher.of("cuff", started))
-                              and watcher.state("cuff").get("state") == "ready", 40)
+    got = await watcher.wait_for(lambda: any(bytes(m["raw"]).hex() == expected
+                                             for _, m, _ in watcher.of("cuff", started))
+                                 and watcher.state_of("cuff").get("state") == "ready", 40,
+                                 what="the live cuff reading, then ready")
     pressures = device_lines("cuff", "sent 2a36")[sent_before:]
-    states = [(t, s["state"]) for t, s in watcher.states["cuff"] if t >= started]
+    states = [(t, s["state"]) for t, s in watcher.states_of("cuff") if t >= started]
     measuring_at = next((t for t, state in states if state == "measuring"), None)
     reading_at = next((t for t, m, _ in watcher.of("cuff", started) if bytes(m["raw"]).hex() == expected), None)
     ready_at = next((t for t, state in states if state == "ready" and measuring_at is not None and t > measuring_at),
@@ -241,12 +194,14 @@ async def several_at_once(watcher):
     started = time.monotonic()
     previous = list(DEVICES)[0]
     for name in HELD_BACK:
-        ready = await watcher.until(lambda: watcher.state(previous).get("state") == "ready", 90)
+        ready = await watcher.wait_for(lambda: watcher.state_of(previous).get("state") == "ready", 90,
+                                       what=f"{previous} ready")
         check(ready, f"{previous} ready before {name} is let in ({time.monotonic() - started:.1f} s)")
         os.kill(DEVICES[name]["pid"], signal.SIGWINCH)  # advertising again: boothd connects it
         previous = name
     live = [n for n in ("plx", "hts") if n in DEVICES]
-    all_in = await watcher.until(lambda: all(len(watcher.of(n)) >= 3 for n in live), 120)
+    all_in = await watcher.wait_for(lambda: all(len(watcher.of(n)) >= 3 for n in live), 120,
+                                    what="3 readings from each live device")
     check(all_in, f"readings from every device ({ {n: len(watcher.of(n)) for n in live} }, "
                   f"{time.monotonic() - started:.1f} s after the first was let in)")
     for name in live:
@@ -260,8 +215,8 @@ async def several_at_once(watcher):
                                      and m["device"].get("profile") == PROFILE[name] for _, m, _ in readings),
               f"{name}: device id {DEVICES[name]['id']} and profile {PROFILE[name]}")
     # Concurrent, not one after the other: both live devices deliver within the same few seconds.
-    await watcher.until(lambda: False, 4)
-    window = [n for t, n, _, _ in watcher.readings][-20:]
+    await asyncio.sleep(4)
+    window = [NAME_OF[m["device"]["id"]] for _, m, _ in watcher.measurements][-20:]
     if len(live) == 2:
         check("plx" in window and "hts" in window, f"oximeter and thermometer read concurrently ({window[-8:]})")
     # The cuff too, while the others stream: a live reading on it now.
@@ -269,10 +224,11 @@ async def several_at_once(watcher):
         number = len(device_lines("cuff", "measuring live reading"))
         since = time.monotonic()
         os.kill(DEVICES["cuff"]["pid"], signal.SIGHUP)
-        got = await watcher.until(lambda: any(bytes(m["raw"]).hex() == live_bpm(number)
-                                              for _, m, _ in watcher.of("cuff", since)), 40)
+        got = await watcher.wait_for(lambda: any(bytes(m["raw"]).hex() == live_bpm(number)
+                                                 for _, m, _ in watcher.of("cuff", since)), 40,
+                                     what="the cuff's live reading while the others stream")
         check(got, f"cuff read while the others stream (live reading {number})")
-    states = {n: watcher.state(n).get("state") for n in DEVICES}
+    states = {n: watcher.state_of(n).get("state") for n in DEVICES}
     check(all(state in ("ready", "measuring") for state in states.values()),
           f"all {len(DEVICES)} devices connected at once ({states})")
 
@@ -358,14 +314,14 @@ async def main():
     daemon = Boothd(os.path.join(BUILD_DIR, "boothd"), state_dir=state_dir, settings={
         "ble.adapter": "hci1", "ble.connect": "matching", "profiles.directories": f"{ROOT}/firmware-profiles",
     })
-    watcher = Watcher()
+    watcher = None
     try:
         daemon.start(timeout=60)
-        await watcher.open(daemon)
+        watcher = await Watcher.open(daemon.ws_url, daemon.token, "ble-multi", devices=NAME_OF)
 
         # 1. The cuff (the first device; the others are held back until part 6): its stored records.
         started = time.monotonic()
-        all_in = await watcher.until(lambda: len(watcher.of("cuff")) >= 3, 120)
+        all_in = await watcher.wait_for(lambda: len(watcher.of("cuff")) >= 3, 120, what="the cuff's 3 stored records")
         check(all_in, f"cuff records on the WebSocket ({len(watcher.of('cuff'))}, {time.monotonic() - started:.1f} s)")
         cuff = watcher.of("cuff")
         raws = [bytes(m["raw"]).hex() for _, m, _ in cuff]
@@ -380,8 +336,8 @@ async def main():
         writes = [w for _, w in device_lines("cuff", "written ")]
         check("2a52 0101" in writes, f"cuff: RACP 'report all' written ({writes})")
         check(any(w.startswith("2a2b ") for w in writes), "cuff: Current Time written to its unset clock")
-        await watcher.until(lambda: watcher.state("cuff").get("state") == "ready", 15)
-        check(watcher.state("cuff").get("state") == "ready", f"cuff ready ({watcher.state('cuff')})")
+        await watcher.wait_for(lambda: watcher.state_of("cuff").get("state") == "ready", 15, what="the cuff ready")
+        check(watcher.state_of("cuff").get("state") == "ready", f"cuff ready ({watcher.state_of('cuff')})")
         if failures:
             raise SystemExit("ble multi lab: the cuff is not read; the later parts would only time out")
 
@@ -395,7 +351,7 @@ async def main():
         os.kill(DEVICES["cuff"]["pid"], signal.SIGUSR2)
         def stored():
             return [bytes(m["raw"]).hex() for _, m, _ in watcher.of("cuff") if m["origin"] == "stored"]
-        got = await watcher.until(lambda: len(stored()) >= 4, 90)
+        got = await watcher.wait_for(lambda: len(stored()) >= 4, 90, what="stored record 3")
         await asyncio.sleep(2)
         raws = stored()
         requests = [w for _, w in device_lines("cuff", "written 2a52")]
@@ -407,11 +363,11 @@ async def main():
         adapter_power(False)
         off_at = time.monotonic()
         reason = "Bluetooth adapter hci1 is powered off"
-        shown = await watcher.until(lambda: all(watcher.state(n).get("state") == "error"
-                                                and watcher.state(n).get("stateReason") == reason
-                                                for n in ACTIVE), 30)
-        check(shown, f"adapter off: every BLE device shows error '{reason}' "
-                     f"({ {n: (watcher.state(n).get('state'), watcher.state(n).get('stateReason')) for n in ACTIVE} }, "
+        shown = await watcher.wait_for(lambda: all(watcher.state_of(n).get("state") == "error"
+                                                   and watcher.state_of(n).get("stateReason") == reason
+                                                   for n in ACTIVE), 30, what="the adapter-off error on every device")
+        seen = {n: (watcher.state_of(n).get("state"), watcher.state_of(n).get("stateReason")) for n in ACTIVE}
+        check(shown, f"adapter off: every BLE device shows error '{reason}' ({seen}, "
                      f"{time.monotonic() - off_at:.1f} s)")
         doctor = doctor_power(config_path)
         check(doctor is not None and doctor["verdict"].lower() == "fail" and "powered off" in doctor["detail"],
@@ -419,11 +375,13 @@ async def main():
         await asyncio.sleep(3)
         on_at = time.monotonic()
         adapter_power(True)
-        resumed = await watcher.until(lambda: all(reconnected(n, on_at)(watcher) for n in ACTIVE), 90)
+        resumed = await watcher.wait_for(lambda: all(reconnected(n, on_at)(watcher) for n in ACTIVE), 90,
+                                         what="every device read again after adapter on")
         check(resumed, f"adapter on: every device is read again without a restart ({time.monotonic() - on_at:.1f} s)")
-        await watcher.until(lambda: all(watcher.state(n).get("state") == "ready" for n in ACTIVE), 15)
-        check(all(watcher.state(n).get("state") != "error" for n in ACTIVE),
-              f"adapter on: error cleared ({ {n: watcher.state(n).get('state') for n in ACTIVE} })")
+        await watcher.wait_for(lambda: all(watcher.state_of(n).get("state") == "ready" for n in ACTIVE), 15,
+                               what="every device ready after adapter on")
+        check(all(watcher.state_of(n).get("state") != "error" for n in ACTIVE),
+              f"adapter on: error cleared ({ {n: watcher.state_of(n).get('state') for n in ACTIVE} })")
         doctor = doctor_power(config_path)
         check(doctor is not None and doctor["verdict"].lower() == "pass", f"adapter on: boothctl doctor passes ({doctor})")
 
@@ -440,10 +398,12 @@ async def main():
             switched_on = len(device_lines(cycled, "switched on"))
             t = time.monotonic()
             os.kill(DEVICES[cycled]["pid"], signal.SIGUSR1)
-            if not await watcher.until(lambda: len(device_lines(cycled, "switched on")) > switched_on, 30):
+            if not await watcher.wait_for(lambda: len(device_lines(cycled, "switched on")) > switched_on, 30,
+                                          what=f"{cycled} switched on again"):
                 break
             on = device_lines(cycled, "switched on")[-1][0]
-            if not await watcher.until(lambda: reconnected(cycled, on)(watcher), 60):
+            if not await watcher.wait_for(lambda: reconnected(cycled, on)(watcher), 60,
+                                          what=f"{cycled} read again after its switch-on"):
                 break
             cycles += 1
             if cycles % 10 == 0:
@@ -463,7 +423,7 @@ async def main():
         if after["fds"] is not None and before["fds"] is not None and after["fds"] > before["fds"]:
             grown = fd_targets(daemon) - targets_before
             print(f"  fds grown: {dict(grown)}", flush=True)
-        await watcher.until(lambda: watcher.state(cycled).get("state") == "ready", 10)
+        await watcher.wait_for(lambda: watcher.state_of(cycled).get("state") == "ready", 10)
         print(f"figure: {cycles} {cycled} power cycles in {elapsed:.0f} s ({elapsed / max(cycles, 1):.1f} s each); "
               f"boothd {bus_name}: before {before}, after {after}", flush=True)
         check(cycles >= (CYCLES or 5), f"{cycles} power cycles, each ending with the device read again")
@@ -484,9 +444,9 @@ async def main():
         count = len([m for _, m, _ in watcher.of("cuff") if m["origin"] == "stored"])
         os.kill(DEVICES["cuff"]["pid"], signal.SIGUSR2)
         daemon.start(timeout=60)
-        watcher = Watcher()
-        await watcher.open(daemon)
-        got = await watcher.until(lambda: len(watcher.of("cuff")) >= 1, 90)
+        watcher = await Watcher.open(daemon.ws_url, daemon.token, "ble-multi", devices=NAME_OF)
+        got = await watcher.wait_for(lambda: len(watcher.of("cuff")) >= 1, 90,
+                                     what="a cuff record after the boothd restart")
         await asyncio.sleep(2)
         raws = [bytes(m["raw"]).hex() for _, m, _ in watcher.of("cuff")]
         requests = [w for _, w in device_lines("cuff", "written 2a52")]

@@ -11,7 +11,6 @@ usage: vendor_e2e.py ROOT BUILD_DIR ADDRESS PERIPHERAL_PID PERIPHERAL_LOG OUT_DI
 """
 
 import asyncio
-import json
 import os
 import shutil
 import signal
@@ -23,12 +22,9 @@ import time
 ROOT, BUILD_DIR, ADDRESS, PERIPHERAL_PID, PERIPHERAL_LOG, OUT = sys.argv[1:7]
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 import boothd_harness as harness  # noqa: E402
-import websockets  # noqa: E402
 
 DEVICE_ID = f"ble:{ADDRESS}"
 check, failures = harness.checker()
-measurements = []  # (monotonic time, measurement)
-statuses = []  # (monotonic time, device status)
 
 
 def peripheral_lines(kind, log=PERIPHERAL_LOG):
@@ -49,31 +45,6 @@ def number(measurement, unit):
         if value["unit"]["code"] == unit and "number" in value:
             return value["number"]["mantissa"] * 10 ** value["number"]["exponent"]
     return None
-
-
-async def follow(ws, until, timeout):
-    """Reads messages (acking events) until `until()` is true; False on timeout."""
-    deadline = time.monotonic() + timeout
-    while not until():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        try:
-            message = json.loads(await asyncio.wait_for(ws.recv(), left))
-        except asyncio.TimeoutError:
-            return until()
-        now = time.monotonic()
-        if message["type"] == "devices":
-            statuses.extend((now, d) for d in message["devices"] if d["id"] == DEVICE_ID)
-        elif message["type"] == "device" and message["device"]["id"] == DEVICE_ID:
-            statuses.append((now, message["device"]))
-        elif message["type"] == "event":
-            await ws.send(json.dumps({"type": "ack", "upTo": message["id"]}))
-            if message["event"] == "measurement":
-                measurement = message["data"]["measurement"]
-                if measurement["device"]["id"] == DEVICE_ID:
-                    measurements.append((now, measurement))
-    return True
 
 
 def bluetoothd_alive():
@@ -110,7 +81,7 @@ def device_secure_connections(mode):
     return (done.stdout + done.stderr).strip()
 
 
-async def passkey_needed(ws):
+async def passkey_needed():
     """A device that refuses Just Works: the device's controller in Secure-Connections-only mode demands MITM, which
     a central without input cannot give. Only the refusal is checked this way: btvirt drops the link during an SC
     passkey exchange (docs/ble.md), so SC-only is switched off again before the passkey pairings."""
@@ -124,11 +95,11 @@ async def passkey_needed(ws):
           f"without a passkey, a device that refuses Just Works fails with 'passkey needed' in {seconds:.1f} s "
           f"(sc only: {said[-60:]!r}; rc={refused.returncode}): {text[-240:]!r}")
     print(f"device controller back to sc {before}: {device_secure_connections(before)[-60:]!r}", flush=True)
-    await follow(ws, lambda: False, 2)
+    await asyncio.sleep(2)
     if not bluetoothd_alive():
         print("NOTE bluetoothd exited after the refused pairing (BlueZ under btvirt); starting it again", flush=True)
         restart_bluetoothd()
-        await follow(ws, lambda: False, 3)
+        await asyncio.sleep(3)
     # boothctl's NoInputNoOutput agent took bluetoothd's default agent (shared with the device here): give it back.
     taken = len(peripheral_lines("default agent taken again"))
     os.kill(int(PERIPHERAL_PID), signal.SIGHUP)
@@ -143,14 +114,15 @@ async def main():
     })
     try:
         daemon.start(timeout=60)
-        ws = await websockets.connect(daemon.ws_url, max_size=2**24)
-        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token, "clientId": "vendor-lab"}))
-        discovered = await follow(ws, lambda: any(s["state"] == "discovered" for _, s in statuses), 90)
-        check(discovered and statuses[-1][1].get("model") == "BerryMed pulse oximeter (BCI protocol)",
-              f"the BerryMed is matched by its profile and listed as discovered ({statuses[-1:] or 'nothing'})")
+        follower = await harness.EventFollower.open(daemon.ws_url, daemon.token, "vendor-lab", devices={DEVICE_ID})
+        discovered = await follower.wait_for(lambda: any(s["state"] == "discovered" for _, s in follower.statuses), 90,
+                                             what="the BerryMed listed as discovered")
+        check(discovered and follower.statuses[-1][1].get("model") == "BerryMed pulse oximeter (BCI protocol)",
+              f"the BerryMed is matched by its profile and listed as discovered "
+              f"({follower.statuses[-1:] or 'nothing'})")
 
         if os.environ.get("LAB_PASSKEY_NEEDED", "0") == "1":
-            await passkey_needed(ws)
+            await passkey_needed()
         wrong, seconds = pair("000000")
         text = (wrong.stdout + wrong.stderr).strip()
         check(wrong.returncode != 0 and "wrong passkey" in text and "000000" in text,
@@ -158,55 +130,60 @@ async def main():
         asked = peripheral_lines("passkey requested")
         check(any("typing 123456" in line for _, line in asked),
               f"the device was asked for its passkey and typed 123456 ({len(asked)} request(s))")
-        await follow(ws, lambda: False, 2)
+        await asyncio.sleep(2)
         if not bluetoothd_alive():
             # Seen in 1 of 3 lab runs: BlueZ 5.66's bluetoothd exits (no message) right after the failed SMP
             # pairing, while its battery plugin reads the still-connected device. Not boothd's doing; boothd
             # survives bluetoothd restarts (61-ble-boothd-lab), so start it again and go on, loudly.
             print("NOTE bluetoothd exited after the failed pairing (BlueZ under btvirt); starting it again", flush=True)
             restart_bluetoothd()
-            await follow(ws, lambda: False, 3)
+            await asyncio.sleep(3)
         right, seconds = pair("123456")
         text = (right.stdout + right.stderr).strip()
         check(right.returncode == 0 and '"paired":"true"' in text.replace(" ", ""),
               f"the right passkey bonds in {seconds:.1f} s (rc={right.returncode}): {text[-200:]!r}")
         paired_at = time.monotonic()
 
-        got = await follow(ws, lambda: len(measurements) >= 1, 90)
+        got = await follower.wait_for(lambda: len(follower.measurements) >= 1, 90, what="a first measurement")
         check(got, f"first measurement on the WebSocket {time.monotonic() - paired_at:.1f} s after pairing")
         window_start = time.monotonic()
-        await follow(ws, lambda: False, 10)
-        window = [m for t, m in measurements if t >= window_start]
+        await asyncio.sleep(10)
+        window = [m for t, m, _ in follower.measurements if t >= window_start]
         sent = frames_sent()
-        first = measurements[0][1] if measurements else {}
+        first = follower.measurements[0][1] if follower.measurements else {}
         check(first.get("kind") == "oxygenSaturation" and first.get("device", {}).get("profile") == "berrymed.bci",
               f"measurement kind and profile: {first.get('kind')} {first.get('device')}")
-        raws = [bytes(m["raw"]).hex() for _, m in measurements]
+        raws = [bytes(m["raw"]).hex() for _, m, _ in follower.measurements]
         check(bool(raws) and all(r in sent for r in raws),
               f"every measurement's raw bytes are one 5-byte frame the device sent ({len(raws)}, e.g. {raws[:2]})")
         good = all(number(m, "%") == 98 and 72 <= (number(m, "/min") or 0) <= 75
-                   and number(m, "/min") == bytes(m["raw"])[3] for _, m in measurements)
-        check(bool(measurements) and good,
-              f"SpO2 98 % and the pulse byte of each frame: {[(number(m, '%'), number(m, '/min')) for _, m in measurements[:4]]}")
+                   and number(m, "/min") == bytes(m["raw"])[3] for _, m, _ in follower.measurements)
+        check(bool(follower.measurements) and good,
+              f"SpO2 98 % and the pulse byte of each frame: "
+              f"{[(number(m, '%'), number(m, '/min')) for _, m, _ in follower.measurements[:4]]}")
         frames_in_window = len([t for t, _ in peripheral_lines("frame ") if t >= window_start])
         check(5 <= len(window) <= 12,
               f"report interval: {len(window)} measurements in 10 s from {frames_in_window} frames (10/s)")
-        ready = [s for _, s in statuses if s["state"] == "ready"]
-        check(bool(ready), f"device ready ({ready[-1] if ready else statuses[-3:]})")
+        ready = [s for _, s in follower.statuses if s["state"] == "ready"]
+        check(bool(ready), f"device ready ({ready[-1] if ready else follower.statuses[-3:]})")
 
         # Finger out: a warning, no measurement; finger in: warning cleared, readings again.
         os.kill(int(PERIPHERAL_PID), signal.SIGUSR2)
         out_at = time.monotonic()
-        warned = await follow(ws, lambda: any(t > out_at and s.get("warning") for t, s in statuses), 20)
-        warning = next((s.get("warning") for t, s in statuses if t > out_at and s.get("warning")), None)
+        warned = await follower.wait_for(lambda: any(t > out_at and s.get("warning") for t, s in follower.statuses), 20,
+                                         what="the finger-out warning")
+        warning = next((s.get("warning") for t, s in follower.statuses if t > out_at and s.get("warning")), None)
         check(warned, f"finger out shows the device warning: {warning!r}")
-        await follow(ws, lambda: False, 3)
-        finger_out = [m for t, m in measurements if t > out_at + 1.5 and bytes(m["raw"]).hex() == "8700457f7f"]
+        await asyncio.sleep(3)
+        finger_out = [m for t, m, _ in follower.measurements
+                      if t > out_at + 1.5 and bytes(m["raw"]).hex() == "8700457f7f"]
         check(not finger_out, f"no measurement from the no-reading frames ({len(finger_out)})")
         os.kill(int(PERIPHERAL_PID), signal.SIGUSR2)
         in_at = time.monotonic()
-        cleared = await follow(ws, lambda: any(t > in_at and s["state"] == "ready" and not s.get("warning")
-                                                for t, s in statuses) and measurements[-1][0] > in_at, 20)
+        cleared = await follower.wait_for(lambda: any(t > in_at and s["state"] == "ready" and not s.get("warning")
+                                                      for t, s in follower.statuses)
+                                          and follower.measurements[-1][0] > in_at, 20,
+                                          what="the warning cleared and a reading after finger in")
         check(cleared, "finger in clears the warning and readings resume")
 
         metrics = daemon.http("/metrics")[1].decode()
@@ -214,7 +191,7 @@ async def main():
                        if line.startswith("boothd_undecodable_total") and DEVICE_ID in line]
         check(not undecodable, f"no undecodable bytes counted for the device ({undecodable})")
         harness.emit({"ble_vendor_measurements_per_10s": len(window), "ble_vendor_frames_per_10s": frames_in_window})
-        await ws.close()
+        await follower.close()
     finally:
         daemon.stop()
         shutil.copy(daemon.log_path, os.path.join(OUT, "boothd-vendor.log"))
@@ -247,7 +224,6 @@ async def stream_scenario(central_address, vendor, local_name, profile, spo2_at,
     """The radio as a streaming vendor oximeter (vendor_service.py LAB_VENDOR=jumper|yuwell): boothd
     (ble.connect=matching) matches it by its profile, subscribes, and every measurement on the WebSocket is one
     frame the device sent, with that frame's SpO2 and pulse, the device id and the profile id."""
-    global measurements, statuses
     forget_each_other(central_address)
     log_path = os.path.join(OUT, f"vendor-{vendor}.log")
     env = dict(os.environ, LAB_SERVICE_MODULES="vendor_service", LAB_VENDOR=vendor)
@@ -259,30 +235,30 @@ async def stream_scenario(central_address, vendor, local_name, profile, spo2_at,
                             state_dir=tempfile.mkdtemp(prefix=f"boothd-{vendor}-"),
                             settings={"ble.adapter": "hci1", "ble.connect": "matching",
                                       "profiles.directories": f"{ROOT}/firmware-profiles"})
-    measurements, statuses = [], []
     started = time.monotonic()
     try:
         daemon.start(timeout=60)
-        ws = await websockets.connect(daemon.ws_url, max_size=2**24)
-        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token, "clientId": vendor}))
-        got = await follow(ws, lambda: len(measurements) >= 4, 120)
+        follower = await harness.EventFollower.open(daemon.ws_url, daemon.token, vendor, devices={DEVICE_ID})
+        got = await follower.wait_for(lambda: len(follower.measurements) >= 4, 120, what=f"4 {vendor} measurements")
         check(got, f"{vendor}: 4 measurements on the WebSocket {time.monotonic() - started:.1f} s after boothd "
-                   f"started ({len(measurements)})")
+                   f"started ({len(follower.measurements)})")
         sent = {frame for _, frame in peripheral_lines("frame ", log_path)}
-        raws = [bytes(m["raw"]).hex() for _, m in measurements]
+        raws = [bytes(m["raw"]).hex() for _, m, _ in follower.measurements]
         check(bool(raws) and all(r in sent for r in raws),
               f"{vendor}: each measurement's raw bytes are one frame the device sent ({len(raws)}, e.g. {raws[:1]})")
-        values = [(number(m, "%"), number(m, "/min")) for _, m in measurements]
-        check(bool(measurements) and all(number(m, "%") == spo2 == bytes(m["raw"])[spo2_at]
-                                         and number(m, "/min") == bytes(m["raw"])[pulse_at]
-                                         and number(m, "/min") in pulses for _, m in measurements),
+        values = [(number(m, "%"), number(m, "/min")) for _, m, _ in follower.measurements]
+        check(bool(follower.measurements)
+              and all(number(m, "%") == spo2 == bytes(m["raw"])[spo2_at]
+                      and number(m, "/min") == bytes(m["raw"])[pulse_at]
+                      and number(m, "/min") in pulses for _, m, _ in follower.measurements),
               f"{vendor}: SpO2 {spo2} and each frame's pulse ({values[:4]})")
-        check(bool(measurements) and all(m["device"]["id"] == DEVICE_ID and m["device"].get("profile") == profile
-                                         and m.get("kind") == "oxygenSaturation" for _, m in measurements),
+        check(bool(follower.measurements)
+              and all(m["device"]["id"] == DEVICE_ID and m["device"].get("profile") == profile
+                      and m.get("kind") == "oxygenSaturation" for _, m, _ in follower.measurements),
               f"{vendor}: device id {DEVICE_ID}, profile {profile} "
-              f"({measurements[0][1]['device'] if measurements else None})")
+              f"({follower.measurements[0][1]['device'] if follower.measurements else None})")
         check(len(set(values)) >= 2, f"{vendor}: successive frames are told apart ({sorted(set(values))})")
-        await ws.close()
+        await follower.close()
     finally:
         daemon.stop()
         device.terminate()
@@ -297,7 +273,6 @@ async def o2ring_scenario(central_address):
     """The same radio as a Wellue O2Ring (command/response): boothd (ble.connect=matching, the profile has no
     needs_bonding) writes the profile's read-sensors command once per poll_interval (1 s) and decodes each
     21-byte response, which arrives as a 20-byte and a 1-byte notification."""
-    global measurements, statuses
     os.kill(int(PERIPHERAL_PID), signal.SIGTERM)
     forget_each_other(central_address)
     env = dict(os.environ, LAB_SERVICE_MODULES="vendor_service", LAB_VENDOR="o2ring")
@@ -308,28 +283,28 @@ async def o2ring_scenario(central_address):
     daemon = harness.Boothd(os.path.join(BUILD_DIR, "boothd"), state_dir=tempfile.mkdtemp(prefix="boothd-o2-"),
                             settings={"ble.adapter": "hci1", "ble.connect": "matching",
                                       "profiles.directories": f"{ROOT}/firmware-profiles"})
-    measurements, statuses = [], []
     try:
         daemon.start(timeout=60)
-        ws = await websockets.connect(daemon.ws_url, max_size=2**24)
-        await ws.send(json.dumps({"type": "hello", "protocol": 1, "token": daemon.token, "clientId": "o2-lab"}))
-        got = await follow(ws, lambda: len(measurements) >= 4, 120)
+        follower = await harness.EventFollower.open(daemon.ws_url, daemon.token, "o2-lab", devices={DEVICE_ID})
+        got = await follower.wait_for(lambda: len(follower.measurements) >= 4, 120, what="4 O2Ring measurements")
         writes = [w for _, w in peripheral_lines("written ace7 ", O2_LOG)]
         responses = peripheral_lines("response ", O2_LOG)
         check(len(writes) >= 4 and set(writes) == {READ_SENSORS},
               f"boothd polls with the profile's read-sensors command byte for byte ({len(writes)} writes, {set(writes)})")
         sent = {frame for _, frame in responses}
-        raws = [bytes(m["raw"]).hex() for _, m in measurements]
+        raws = [bytes(m["raw"]).hex() for _, m, _ in follower.measurements]
         check(got and all(r in sent for r in raws),
               f"each measurement is one whole 21-byte response reassembled from two notifications ({len(raws)})")
-        check(bool(measurements) and all(number(m, "%") == 98 and number(m, "/min") == bytes(m["raw"])[8]
-                                         and m["device"].get("profile") == "viatom.o2ring" for _, m in measurements),
-              f"SpO2 98 and each response's pulse: {[(number(m, '%'), number(m, '/min')) for _, m in measurements[:4]]}")
-        battery = [s.get("batteryPercent") for _, s in statuses if s["state"] == "ready"]
+        check(bool(follower.measurements)
+              and all(number(m, "%") == 98 and number(m, "/min") == bytes(m["raw"])[8]
+                      and m["device"].get("profile") == "viatom.o2ring" for _, m, _ in follower.measurements),
+              f"SpO2 98 and each response's pulse: "
+              f"{[(number(m, '%'), number(m, '/min')) for _, m, _ in follower.measurements[:4]]}")
+        battery = [s.get("batteryPercent") for _, s in follower.statuses if s["state"] == "ready"]
         check(97 in battery, f"the ring's battery from its sensor response: {battery[-3:]}")
         # Command written -> measurement on the WebSocket (same CLOCK_MONOTONIC in the guest).
         latencies = []
-        for t, m in measurements:
+        for t, m, _ in follower.measurements:
             before = [rt for rt, frame in responses if frame == bytes(m["raw"]).hex() and rt <= t]
             if before:
                 latencies.append((t - before[-1]) * 1000)
@@ -337,7 +312,7 @@ async def o2ring_scenario(central_address):
             latencies.sort()
             print(f"figure: O2Ring command answered -> measurement on the WebSocket (ms, n={len(latencies)}): "
                   f"median {latencies[len(latencies) // 2]:.1f}, max {latencies[-1]:.1f}", flush=True)
-        await ws.close()
+        await follower.close()
     finally:
         daemon.stop()
         ring.terminate()
