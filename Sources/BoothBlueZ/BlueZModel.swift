@@ -7,6 +7,7 @@ public enum BlueZName {
     public static let device = "org.bluez.Device1"
     public static let gattService = "org.bluez.GattService1"
     public static let gattCharacteristic = "org.bluez.GattCharacteristic1"
+    public static let battery = "org.bluez.Battery1"
     public static let agentManager = "org.bluez.AgentManager1"
     public static let agent = "org.bluez.Agent1"
     public static let objectManager = "org.freedesktop.DBus.ObjectManager"
@@ -252,6 +253,25 @@ public struct BlueZObjectTree: Sendable {
         characteristics(device: devicePath).first { $0.uuid == uuid }
     }
 
+    /// Where the device's battery level can be read right now.
+    ///
+    /// bluetoothd's own battery plugin claims the Battery Service, and BlueZ before 5.80 (Debian 12 ships 5.66)
+    /// exports no D-Bus object for a claimed service: the level is then `org.bluez.Battery1.Percentage` on the
+    /// device. Which of the two exists right after connection depends on timing (the characteristic is exported
+    /// when the export runs before the claim), so a reader takes whichever appears first.
+    public func batterySource(device devicePath: String) -> BatterySource {
+        if let level = characteristic(BatterySource.levelUUID, device: devicePath) {
+            return .characteristic(path: level.path)
+        }
+        if let percentage = objects[devicePath]?[BlueZName.battery]?["Percentage"]?.integer {
+            return .percentage(percentage)
+        }
+        if let device = device(devicePath), device.serviceUUIDs.contains(BatterySource.serviceUUID) {
+            return .pending
+        }
+        return .absent
+    }
+
     private static func interfaces(
         _ value: DBusValue,
         method: String
@@ -270,4 +290,19 @@ public struct BlueZObjectTree: Sendable {
         }
         return result
     }
+}
+
+/// Where a device's battery level is (see `BlueZObjectTree.batterySource(device:)`).
+public enum BatterySource: Sendable, Equatable {
+    /// Battery Level (0x2A19) is exported: read it.
+    case characteristic(path: String)
+    /// bluetoothd's battery plugin holds the service and publishes the level on the device.
+    case percentage(Int)
+    /// The device has a Battery Service (0x180F) but neither is there yet.
+    case pending
+    /// The device has no Battery Service.
+    case absent
+
+    static let levelUUID = GATTUUID(0x2A19)
+    static let serviceUUID = GATTUUID(0x180F)
 }

@@ -235,3 +235,73 @@ struct DiscoveryFilterTests {
         #expect(BLEDiscoveryFilter().matches(device(name: nil, uuids: [])))
     }
 }
+
+/// Battery level on BlueZ 5.66: bluetoothd's battery plugin claims the Battery Service, and a claimed service gets
+/// no D-Bus object when the claim comes before the export; the level is then `Battery1.Percentage` on the device.
+/// The lab saw both orders (step 61: "device ready battery=-" once in a rehearsal, 87 otherwise).
+@Suite("BlueZ battery source")
+struct BlueZBatterySourceTests {
+    static func tree(uuids: [String]) throws -> BlueZObjectTree {
+        var device = Recorded.device
+        device["UUIDs"] = .stringArray(uuids)
+        var tree = BlueZObjectTree()
+        try tree.load(
+            managedObjects: .tuple([
+                .array(
+                    elementSignature: "{oa{sa{sv}}}",
+                    [
+                        Recorded.entry(
+                            .objectPath(Recorded.devicePath),
+                            Recorded.interfaces([(BlueZName.device, device)])
+                        )
+                    ]
+                )
+            ])
+        )
+        return tree
+    }
+
+    static let plxAndBattery = ["00001822-0000-1000-8000-00805f9b34fb", "0000180f-0000-1000-8000-00805f9b34fb"]
+
+    @Test func claimedServiceGivesThePluginsPercentage() throws {
+        var tree = try Self.tree(uuids: Self.plxAndBattery)
+        #expect(tree.batterySource(device: Recorded.devicePath) == .pending)
+        try tree.interfacesAdded(
+            .tuple([
+                .objectPath(Recorded.devicePath),
+                Recorded.interfaces([(BlueZName.battery, ["Percentage": .byte(87), "Source": .string("org.bluez")])]),
+            ])
+        )
+        #expect(tree.batterySource(device: Recorded.devicePath) == .percentage(87))
+        try tree.propertiesChanged(
+            path: Recorded.devicePath,
+            Recorded.changed(BlueZName.battery, ["Percentage": .variant(.byte(86))])
+        )
+        #expect(tree.batterySource(device: Recorded.devicePath) == .percentage(86))
+    }
+
+    @Test func exportedCharacteristicIsPreferred() throws {
+        var tree = try Self.tree(uuids: Self.plxAndBattery)
+        let level = Recorded.devicePath + "/service001e/char001f"
+        try tree.interfacesAdded(
+            Recorded.characteristicAdded(
+                level,
+                uuid: "00002a19-0000-1000-8000-00805f9b34fb",
+                flags: ["read", "notify"]
+            )
+        )
+        #expect(tree.batterySource(device: Recorded.devicePath) == .characteristic(path: level))
+        try tree.interfacesAdded(
+            .tuple([
+                .objectPath(Recorded.devicePath), Recorded.interfaces([(BlueZName.battery, ["Percentage": .byte(87)])]),
+            ])
+        )
+        #expect(tree.batterySource(device: Recorded.devicePath) == .characteristic(path: level))
+    }
+
+    @Test func deviceWithoutBatteryServiceIsAbsentAtOnce() throws {
+        let tree = try Self.tree(uuids: ["00001822-0000-1000-8000-00805f9b34fb"])
+        #expect(tree.batterySource(device: Recorded.devicePath) == .absent)
+        #expect(tree.batterySource(device: Recorded.devicePath + "_unknown") == .absent)
+    }
+}
