@@ -23,7 +23,9 @@ ble_adapters=$(seq 0 $((BLE_CONTROLLERS - 1)) | sed 's/^/hci/')
 
 # Starts bluetoothd and waits until it shows every adapter.
 ble_start_bluetoothd() {
-    /usr/libexec/bluetooth/bluetoothd -n ${BLE_BLUETOOTHD_DEBUG:+-d} >>"$HWLAB_OUT/bluetoothd.log" 2>&1 &
+    # BLE_BLUETOOTHD_NOPLUGIN: plugins bluetoothd must not load (its -P), e.g. "battery" (vendor-lab.sh).
+    /usr/libexec/bluetooth/bluetoothd -n ${BLE_BLUETOOTHD_DEBUG:+-d} \
+        ${BLE_BLUETOOTHD_NOPLUGIN:+-P "$BLE_BLUETOOTHD_NOPLUGIN"} >>"$HWLAB_OUT/bluetoothd.log" 2>&1 &
     BLE_BLUETOOTHD_PID=$!
     ble_wait_dbus_name org.bluez 20 || return 1
     local round
@@ -42,6 +44,29 @@ ble_stop_bluetoothd() {
 }
 
 mkdir -p /run/dbus /var/lib/bluetooth "$HWLAB_OUT"
+# bluetoothd 5.66 has segfaulted in this lab (step 63, BerryMed part, first attempt of full rehearsals): keep its
+# core in the guest and print a backtrace when the guest script exits (gdb from the host's root, which the guest
+# sees). Debian's bluetoothd is stripped: frames name only its ~260 exported functions, which still narrows it.
+ulimit -c unlimited
+echo "/tmp/core.%e.%p" >/proc/sys/kernel/core_pattern 2>/dev/null
+ble_crash_report() {
+    local core
+    for core in /tmp/core.*; do
+        [ -e "$core" ] || continue
+        echo "ble stack: a process crashed, core $core; backtrace:"
+        case "$core" in
+        */core.bluetoothd.*) exe=/usr/libexec/bluetooth/bluetoothd ;;
+        *) exe=$(file "$core" 2>/dev/null | sed -n "s/.*execfn: '\([^']*\)'.*/\1/p") ;;
+        esac
+        if command -v gdb >/dev/null && [ -n "$exe" ]; then
+            timeout 60 gdb -batch -nx -ex "bt 40" "$exe" "$core" 2>&1 | grep -E '^#|signal' | head -45
+        else
+            echo "  (no gdb here: apt-get install gdb)"
+        fi
+        cp "$core" "$HWLAB_OUT/" 2>/dev/null || true
+    done
+}
+trap ble_crash_report EXIT
 modprobe hci_vhci || { echo "ble stack: no hci_vhci module"; exit 1; }
 dbus-daemon --system --fork --nopidfile || { echo "ble stack: dbus-daemon failed"; exit 1; }
 # Controllers that finished their HCI setup are in the kernel's management index list (what `btmgmt info` shows).

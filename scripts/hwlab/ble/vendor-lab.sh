@@ -7,6 +7,12 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 out=${HWLAB_OUT:-/tmp}
+# This step is the only one with a failed pairing (the wrong passkey), and bluetoothd 5.66 segfaulted in it in 4 of
+# 4 full rehearsals on 2026-11-26 (first attempts; 0 in 5 runs of the step alone), once right after the failed
+# pairing while its battery plugin read the device. The plugin only mirrors the device's Battery Service into
+# org.bluez.Battery1 (boothd reads 0x2A19 itself when it is exported, which it then always is); steps 61 and 64 keep
+# it, as on a booth. stack.sh prints a backtrace if bluetoothd crashes anyway.
+export BLE_BLUETOOTHD_NOPLUGIN=${BLE_BLUETOOTHD_NOPLUGIN-battery}
 . "$here/stack.sh"
 ip link set lo up  # boothd's API listens on 127.0.0.1
 LAB_SERVICE_MODULES=vendor_service LAB_PASSKEY=123456 \

@@ -59,7 +59,9 @@ def restart_bluetoothd():
     """Starts bluetoothd again and waits until the device advertises again (peripheral.py re-registers)."""
     started = time.monotonic()
     log = open(os.path.join(OUT, "bluetoothd.log"), "ab")
-    process = subprocess.Popen(["/usr/libexec/bluetooth/bluetoothd", "-n"], stdout=log, stderr=log)
+    noplugin = os.environ.get("BLE_BLUETOOTHD_NOPLUGIN")
+    process = subprocess.Popen(["/usr/libexec/bluetooth/bluetoothd", "-n", *(["-P", noplugin] if noplugin else [])],
+                               stdout=log, stderr=log)
     os.environ["BLE_BLUETOOTHD_PID"] = str(process.pid)
     harness.wait_until(lambda: any(t > started for t, _ in peripheral_lines("advertisement registered")), 40, 0.3)
     return process
