@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from boothd_harness import Boothd, Client, checker  # noqa: E402
+from boothd_harness import Boothd, Client, SessionEventOrder, checker  # noqa: E402
 
 BOOTHD = sys.argv[1]
 check, failures = checker()
@@ -61,7 +61,7 @@ async def main(state):
         # stepped here, so "bound to the session active then" is checked on event ids (the binding is decided in
         # the serial writer that also writes the session events), not on the times nor on when the kiosk read it
         # (the outbox pushes on its own task: an event may reach the kiosk after the reply to a later command).
-        session_events = {}
+        session_events = SessionEventOrder()
 
         async def pump(seconds):
             deadline = time.monotonic() + seconds
@@ -76,9 +76,8 @@ async def main(state):
                     data = message["data"]
                     bindings.append((message["id"], data["measurement"]["id"], data["binding"], data["sessionId"],
                                      active["id"]))
-                elif message.get("type") == "event" and message["event"] in ("session.started", "session.ended"):
-                    ids = session_events.setdefault(message["data"]["id"], [None, None])
-                    ids[message["event"] == "session.ended"] = message["id"]
+                else:
+                    session_events.note(message)
             if kiosk.events:
                 newest = max(m["id"] for m in kiosk.events if m.get("type") == "event")
                 await kiosk.ws.send(json.dumps({"type": "ack", "upTo": newest}))
@@ -140,11 +139,8 @@ async def main(state):
 
         ids = [entry[0] for entry in bindings]
         delivered = [entry[1] for entry in bindings]
-        def inside(event_id, session):
-            first, last = session_events.get(session, [None, None])
-            return first is not None and last is not None and first < event_id < last
-
-        misbound = [entry for entry in bindings if entry[2] == "session" and not inside(entry[0], entry[3])]
+        misbound = [entry for entry in bindings
+                    if entry[2] == "session" and not session_events.contains(entry[3], entry[0])]
         # Bound readings whose event reached the kiosk while it held another session (or none) active: delivery
         # order only, counted for the record.
         late = sum(1 for entry in bindings if entry[2] == "session" and entry[3] != entry[4])
@@ -163,8 +159,8 @@ async def main(state):
         check(all(name in delivered for name in confirmed) and len(set(delivered)) == len(delivered),
               f"all {len(confirmed)} confirmed test measurements delivered once")
         check(len(simulated) > 20, f"simulator kept producing across the jumps ({len(simulated)} readings)")
-        check(set(session_events) == {"S1", "S2"} and all(None not in ids for ids in session_events.values()),
-              f"both sessions' started and ended events received ({session_events})")
+        check(set(session_events.ids) == {"S1", "S2"} and all(None not in ids for ids in session_events.ids.values()),
+              f"both sessions' started and ended events received ({session_events.ids})")
         check(not misbound, f"no reading bound to a session other than the one active in boothd when it was written "
               f"(its event between that session's started and ended events; {misbound[:2]}); {late} reached the "
               "kiosk while it held another session active")

@@ -285,6 +285,29 @@ def emit(figures, prefix="bench-json: "):
     print(prefix + json.dumps(figures, sort_keys=True), flush=True)
 
 
+class SessionEventOrder:
+    """The ids of each session's `session.started` and `session.ended` events, as boothd wrote them. boothd decides a
+    reading's binding in the serial writer that also writes these events, so a reading bound to a session has its
+    event id between them, whatever order the events and command replies reach a client in."""
+
+    def __init__(self):
+        self.ids = {}  # sessionId -> [started event id, ended event id]
+
+    def note(self, message):
+        """Records `message` if it is a session.started / session.ended event."""
+        if message.get("type") == "event" and message.get("event") in ("session.started", "session.ended"):
+            ids = self.ids.setdefault(message["data"]["id"], [None, None])
+            ids[message["event"] == "session.ended"] = message["id"]
+
+    def bounds(self, session_id):
+        return self.ids.get(session_id, [None, None])
+
+    def contains(self, session_id, event_id):
+        """Whether event `event_id` was written while `session_id` was active (both of its events seen)."""
+        first, last = self.bounds(session_id)
+        return first is not None and last is not None and first < event_id < last
+
+
 # --- WebSocket session client (needs the `websockets` package: use the .build/venv python) ---
 
 class Client:

@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from boothd_harness import Boothd, Client, checker  # noqa: E402
+from boothd_harness import Boothd, Client, SessionEventOrder, checker  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("boothd")
@@ -51,7 +51,7 @@ async def day(daemon):
     active = [None]
     bound = []  # (event id, sessionId, receivedAtMicros, session active at the kiosk when the event arrived)
     windows = {}  # sessionId -> [startedAtMicros, endedAtMicros] (from the replies and the session events)
-    session_events = {}  # sessionId -> [session.started event id, session.ended event id]
+    session_events = SessionEventOrder()
     started = time.monotonic()
     next_sample = started
     stop = started + REAL
@@ -87,8 +87,7 @@ async def day(daemon):
                 bound.append((message["id"], data["sessionId"], data["measurement"]["receivedAtMicros"], active[0]))
         elif message["event"] in ("session.started", "session.ended"):
             note_window(message["data"])
-            ids = session_events.setdefault(message["data"]["id"], [None, None])
-            ids[message["event"] == "session.ended"] = message["id"]
+            session_events.note(message)
 
     def note_window(session):
         window = windows.setdefault(session["id"], [None, None])
@@ -150,13 +149,13 @@ async def day(daemon):
     await again.close()
     for event_id, session_id, received, active_then in bound:
         start, end = windows.get(session_id, [None, None])
-        first, last = session_events.get(session_id, [None, None])
         # Every session was ended (its reply and its event give the end): an unknown end is a failure too.
         if start is None or end is None or not start <= received <= end:
             counts["misbound"] += 1
             print(f"    misbound: reading received at {received} bound to {session_id} (window {start}..{end})")
-        elif first is None or last is None or not first < event_id < last:
+        elif not session_events.contains(session_id, event_id):
             counts["misbound"] += 1
+            first, last = session_events.bounds(session_id)
             print(f"    misbound: reading event {event_id} bound to {session_id} (session events {first}..{last})")
         elif active_then != session_id:
             counts["late_events"] += 1
